@@ -1,0 +1,254 @@
+//! The command line: flags are parsed here and each verb is handed to its module.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::session::{Project, Session};
+use crate::ui::{Format, Ui};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask",
+    about = "mcfpipe deployer: render, lint, diff, deploy and tear down the CloudFormation stacks",
+    long_about = "mcfpipe deployer: render, lint, diff, deploy and tear down the CloudFormation stacks.\n\n\
+Configuration comes from config/base.yaml overlaid by config/<env>.yaml; stacks are described by\n\
+stacks/<name>.yaml and rendered from templates/. The environment `local` runs against an\n\
+embedded AWS emulator (moto) that the deployer starts itself on 127.0.0.1.\n\n\
+AWS access uses the standard chain: AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO,\n\
+AWS_REGION (when the config names no region) and AWS_ENDPOINT_URL.\n\n\
+Exit codes: 0 success (nothing to do is success); 1 error; 2 `diff --exit-code` found changes.",
+    version
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Output format: text for people, json for pipelines (one document, or JSON lines for progress).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub output: Format,
+    /// Send every AWS request here instead (overrides AWS_ENDPOINT_URL and the config).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The project folder (config/, stacks/, templates/); defaults to this workspace.
+    #[arg(
+        long,
+        global = true,
+        env = "MCFPIPE_ROOT",
+        value_name = "DIR",
+        hide = true
+    )]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EnvArg {
+    /// The environment: a file config/<ENV>.yaml.
+    #[arg(long, short = 'e', env = "MCFPIPE_ENV", default_value = "local")]
+    pub env: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write the rendered CloudFormation templates and their parameters (no AWS calls).
+    Render {
+        /// `all`, a layer or a stack.
+        #[arg(default_value = "all")]
+        target: String,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Folder to write to (default target/mcfpipe/rendered/<env>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Render and check every stack: our checks (names, tags, unresolved values, required
+    /// policies) and cfn-lint when it is installed. Exits 1 on findings.
+    Lint {
+        #[command(flatten)]
+        env: EnvArg,
+        /// Lint every environment in config/.
+        #[arg(long, conflicts_with = "env")]
+        all_envs: bool,
+        /// Skip cfn-lint even when it is installed.
+        #[arg(long)]
+        no_cfn_lint: bool,
+    },
+    /// Preview what a deploy would change, resource by resource (a change set, deleted after).
+    Diff {
+        #[arg(default_value = "all")]
+        target: String,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Exit 2 when there are changes, 0 when there are none, 1 on error.
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Create or update the stacks of a layer (or `all`) in dependency order.
+    #[command(
+        long_about = "Create or update the stacks of a layer (or `all`) in dependency order.\n\n\
+A stack whose rendered template, parameters and tags hash to what is deployed is left alone\n\
+(\"unchanged\": no API writes). Otherwise a missing stack is created, and an existing one is\n\
+updated through a change set that is shown before it runs (deploy.method: direct uses\n\
+UpdateStack, for the emulator). A stack left in ROLLBACK_COMPLETE by a failed create is\n\
+deleted and created again; a busy stack is refused.\n\n\
+Parameters come, in this order of precedence, from the stack manifest (stacks/<name>.yaml):\n\
+`value` literals, `config` key paths of the environment's config, and `stack_output` of an\n\
+upstream stack, read from the deployed stack at deploy time (not CloudFormation exports).\n\n\
+Environments with deploy.approval ask before executing; without a terminal they need --yes."
+    )]
+    Deploy {
+        #[arg(default_value = "all")]
+        target: String,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Do not ask for approval.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Create the change sets and leave them for review instead of executing them.
+        #[arg(long)]
+        no_execute: bool,
+    },
+    /// Every stack: its state, last change, and whether it differs from what the files render.
+    Status {
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// The stacks' outputs; also written to target/mcfpipe/<env>/outputs.json.
+    Outputs {
+        #[arg(default_value = "all")]
+        target: String,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Also write the outputs (JSON) to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Delete the stacks of a layer (or all) in reverse dependency order.
+    Teardown {
+        #[arg(default_value = "all")]
+        target: String,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Do not ask for confirmation (not enough for a protected environment).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Required for a protected environment (prod), with the name typed back or --confirm.
+        #[arg(long)]
+        force: bool,
+        /// The environment name, typed back without a terminal (with --force).
+        #[arg(long, value_name = "ENV")]
+        confirm: Option<String>,
+    },
+    /// The embedded local AWS emulator.
+    Local {
+        #[command(subcommand)]
+        action: LocalAction,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, Copy)]
+pub enum LocalAction {
+    /// Start the emulator (or say where the running one is).
+    Start,
+    /// Stop the emulator by its PID.
+    Stop,
+    /// Whether the emulator runs, and where.
+    Status,
+    /// Clear all its state.
+    Reset,
+}
+
+/// Parses the arguments and runs the command; the exit code says how it went.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    run(cli)
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let ui_format = cli.output;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            Ui::new(ui_format).error(&format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let project = Project::new(cli.root);
+    let ui = Ui::new(cli.output);
+    let open = |env: &EnvArg, ui: Ui| {
+        Session::open(project.clone(), &env.env, ui, cli.endpoint_url.clone())
+    };
+    match cli.command {
+        Command::Render { target, env, out } => {
+            commands::render::run(&open(&env, ui)?, &target, out)
+        }
+        Command::Lint {
+            env,
+            all_envs,
+            no_cfn_lint,
+        } => {
+            let envs = if all_envs {
+                project.environments()?
+            } else {
+                vec![env.env.clone()]
+            };
+            commands::lint::run(&project, &envs, ui, !no_cfn_lint)
+        }
+        Command::Diff {
+            target,
+            env,
+            exit_code,
+        } => commands::diff::run(&open(&env, ui)?, &target, exit_code).await,
+        Command::Deploy {
+            target,
+            env,
+            yes,
+            no_execute,
+        } => {
+            commands::deploy::run(
+                &open(&env, ui)?,
+                &target,
+                commands::deploy::Options { yes, no_execute },
+            )
+            .await
+        }
+        Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
+        Command::Outputs { target, env, out } => {
+            commands::outputs::run(&open(&env, ui)?, &target, out).await
+        }
+        Command::Teardown {
+            target,
+            env,
+            yes,
+            force,
+            confirm,
+        } => {
+            commands::teardown::run(
+                &open(&env, ui)?,
+                &target,
+                commands::teardown::Options {
+                    yes,
+                    force,
+                    confirm,
+                },
+            )
+            .await
+        }
+        Command::Local { action } => commands::local::run(&project, &ui, action),
+    }
+}

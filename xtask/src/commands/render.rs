@@ -1,0 +1,42 @@
+//! `render`: write the templates and parameters a deploy would send, without AWS.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::write_file;
+use crate::resolve::{DeployedOutputs, Missing};
+use crate::session::Session;
+
+pub fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<ExitCode> {
+    let dir = out.unwrap_or_else(|| s.project.out_dir().join("rendered").join(&s.env));
+    // Offline: upstream outputs are placeholders, marked as such in the parameters file.
+    let none = DeployedOutputs::new();
+    let mut docs = Vec::new();
+    for stack in s.plan.select(target)? {
+        let r = s.render(stack, &none, Missing::Placeholder)?;
+        let template = dir.join(format!("{}.json", stack.name));
+        let params = dir.join(format!("{}.parameters.json", stack.name));
+        write_file(&template, &r.pretty())?;
+        write_file(
+            &params,
+            &(serde_json::to_string_pretty(&r.parameters)? + "\n"),
+        )?;
+        s.ui.step(
+            &stack.name,
+            &format!(
+                "{} resources -> {}",
+                r.resources().len(),
+                template.display()
+            ),
+        );
+        docs.push(json!({
+            "stack": stack.name, "stack_name": r.full_name, "template": template, "parameters": params,
+            "hash": r.hash, "resources": r.resources().len(), "placeholders": r.has_placeholders(),
+        }));
+    }
+    s.ui.document(&json!({"env": s.env, "dir": dir, "stacks": docs}));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,225 @@
+//! `teardown`: delete stacks in reverse dependency order, emptying their buckets first
+//! (not in protected environments), and say what was retained.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow, bail};
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use serde_json::{Value, json};
+
+use crate::aws::{Aws, error_text};
+use crate::cfn::blocked_status_advice;
+use crate::session::Session;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub yes: bool,
+    pub force: bool,
+    pub confirm: Option<String>,
+}
+
+pub async fn run(s: &Session, target: &str, opts: Options) -> Result<ExitCode> {
+    let mut stacks = s.plan.select(target)?;
+    stacks.reverse();
+    let protected = s.config.deploy.protected;
+    if protected && !opts.force {
+        bail!(
+            "environment {} is protected (deploy.protected in config/{}.yaml): teardown deletes nothing without --force, \
+             and then asks for the environment name typed back (or --confirm {})",
+            s.env,
+            s.env,
+            s.env
+        );
+    }
+    let aws = s.aws().await?;
+    let cfn = s.cfn(&aws);
+
+    // What exists, and whether a stack outside the selection still needs one inside it.
+    let mut existing = Vec::new();
+    for stack in &stacks {
+        if let Some(info) = cfn.describe(&s.full_name(stack)).await? {
+            existing.push((*stack, info));
+        }
+    }
+    for (stack, _) in &existing {
+        for dependent in s.plan.dependents(&stack.name) {
+            if stacks.iter().any(|x| x.name == dependent.name) {
+                continue;
+            }
+            if cfn.describe(&s.full_name(dependent)).await?.is_some() {
+                bail!(
+                    "stack {} is still deployed and depends on {}: tear it down first (or `teardown all`)",
+                    dependent.name,
+                    stack.name
+                );
+            }
+        }
+    }
+    if existing.is_empty() {
+        s.ui.info(&format!(
+            "nothing to tear down in {}: no stack of `{target}` is deployed",
+            s.env
+        ));
+        s.ui.emit(
+            "result",
+            json!({"env": s.env, "deleted": [], "retained": []}),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names: Vec<String> = existing.iter().map(|(_, i)| i.name.clone()).collect();
+    s.ui.info(&format!("will delete, in this order: {}", names.join(", ")));
+    if protected {
+        let ok = match &opts.confirm {
+            Some(c) => c == &s.env,
+            None => s.ui.type_back(
+                &format!(
+                    "This deletes {} stack(s) of protected environment {}.",
+                    names.len(),
+                    s.env
+                ),
+                &s.env,
+            )?,
+        };
+        if !ok {
+            bail!("the environment name was not confirmed: nothing was deleted");
+        }
+    } else if !opts.yes
+        && !s
+            .ui
+            .confirm(&format!("Delete {} stack(s) of {}?", names.len(), s.env))?
+    {
+        bail!("not confirmed: nothing was deleted");
+    }
+
+    let mut deleted = Vec::new();
+    let mut retained: Vec<Value> = Vec::new();
+    for (stack, info) in &existing {
+        if let Some(advice) = blocked_status_advice(info).filter(|_| info.status != "DELETE_FAILED")
+        {
+            bail!(advice);
+        }
+        let template = cfn.template(&info.id).await.unwrap_or_default();
+        let resources = cfn.resources(&info.id).await?;
+        let mut keep = Vec::new();
+        for (logical, physical, kind) in &resources {
+            let policy = template["Resources"][logical]["DeletionPolicy"]
+                .as_str()
+                .unwrap_or("Delete");
+            if policy == "Retain" || policy == "RetainExceptOnCreate" || policy == "Snapshot" {
+                keep.push(json!({"stack": stack.name, "logical_id": logical, "physical_id": physical, "type": kind, "policy": policy}));
+            } else if kind == "AWS::S3::Bucket" && !protected && !physical.is_empty() {
+                let n = empty_bucket(&aws, physical).await?;
+                s.ui.step(
+                    &stack.name,
+                    &format!("emptied bucket {physical} ({n} objects and versions)"),
+                );
+            }
+        }
+        if info.termination_protection {
+            if !opts.force {
+                bail!(
+                    "stack {} has termination protection: run again with --force to lift it and delete",
+                    info.name
+                );
+            }
+            s.ui.step(&stack.name, "lifting termination protection (--force)");
+            cfn.set_termination_protection(&info.id, false).await?;
+        }
+        s.ui.step(&stack.name, &format!("deleting {}", info.name));
+        let last = cfn.last_event_id(&info.id).await;
+        cfn.delete(&info.id).await?;
+        cfn.wait(&stack.name, &info.id, last.as_deref(), "DELETE_COMPLETE")
+            .await?;
+        s.ui.outcome(
+            &stack.name,
+            "deleted",
+            true,
+            json!({"stack_name": info.name}),
+        );
+        deleted.push(info.name.clone());
+        retained.extend(keep);
+    }
+    if !retained.is_empty() {
+        s.ui.info("retained (DeletionPolicy), still in the account:");
+        for r in &retained {
+            s.ui.info(&format!(
+                "  {} {} ({}, from {})",
+                r["type"].as_str().unwrap_or(""),
+                r["physical_id"].as_str().unwrap_or(""),
+                r["policy"].as_str().unwrap_or(""),
+                r["stack"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    s.ui.emit(
+        "result",
+        json!({"env": s.env, "deleted": deleted, "retained": retained}),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes every object version and delete marker; returns how many.
+async fn empty_bucket(aws: &Aws, bucket: &str) -> Result<usize> {
+    let s3 = aws.s3();
+    let mut count = 0;
+    loop {
+        let page = match s3
+            .list_object_versions()
+            .bucket(bucket)
+            .max_keys(1000)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if crate::aws::error_code(&e).as_deref() == Some("NoSuchBucket") => {
+                return Ok(count);
+            }
+            Err(e) => {
+                return Err(anyhow!(
+                    "cannot list bucket {bucket} to empty it: {}",
+                    error_text(&e)
+                ));
+            }
+        };
+        let mut ids = Vec::new();
+        for v in page.versions() {
+            ids.push(
+                ObjectIdentifier::builder()
+                    .key(v.key().unwrap_or_default())
+                    .set_version_id(v.version_id().map(str::to_string))
+                    .build()?,
+            );
+        }
+        for m in page.delete_markers() {
+            ids.push(
+                ObjectIdentifier::builder()
+                    .key(m.key().unwrap_or_default())
+                    .set_version_id(m.version_id().map(str::to_string))
+                    .build()?,
+            );
+        }
+        if ids.is_empty() {
+            return Ok(count);
+        }
+        count += ids.len();
+        let res = s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| anyhow!("cannot empty bucket {bucket}: {}", error_text(&e)))?;
+        if let Some(err) = res.errors().first() {
+            bail!(
+                "cannot empty bucket {bucket}: {} {}",
+                err.key().unwrap_or_default(),
+                err.message().unwrap_or_default()
+            );
+        }
+    }
+}

@@ -1,0 +1,545 @@
+//! Environment configuration: `config/base.yaml` overlaid by `config/<env>.yaml`.
+//!
+//! Mappings merge key by key, scalars and lists replace. The merged document is checked
+//! against one schema; every error names the file and line that hold the bad key (or, for a
+//! missing key, the files where it may be set) and the key path.
+
+mod locate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_norway::{Mapping, Value};
+
+pub use locate::LineIndex;
+
+/// The merged, validated configuration of one environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub project: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    pub deploy: DeployConfig,
+    pub network: NetworkConfig,
+    pub database: DatabaseConfig,
+    pub logs: LogsConfig,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployMethod {
+    Changeset,
+    Direct,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    pub method: DeployMethod,
+    pub approval: bool,
+    pub protected: bool,
+    pub termination_protection: bool,
+    pub timeout_minutes: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    pub vpc_cidr: String,
+    pub availability_zones: Vec<String>,
+    pub public_subnet_cidrs: Vec<String>,
+    pub private_subnet_cidr: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BillingMode {
+    PayPerRequest,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub billing_mode: BillingMode,
+    pub point_in_time_recovery: bool,
+    pub deletion_protection: bool,
+    pub retain_data: bool,
+    pub bucket_versioning: bool,
+    pub raw_documents_expire_days: u32,
+    pub parse_queue: QueueConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub visibility_timeout_seconds: u32,
+    pub max_receive_count: u32,
+    pub message_retention_days: u32,
+    pub dead_letter_retention_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    pub retention_days: u32,
+}
+
+/// A configuration error, located in the file that holds the offending key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: ", self.file.display())?,
+            None => write!(f, "{}: ", self.file.display())?,
+        }
+        if !self.key.is_empty() {
+            write!(f, "key `{}`: ", self.key)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One YAML file as read from disk, with the line of every key.
+struct Source {
+    path: PathBuf,
+    value: Value,
+    lines: LineIndex,
+}
+
+impl Source {
+    fn read(path: &Path, display: PathBuf) -> Result<Source, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: display.clone(),
+            line: None,
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let value: Value = if text.trim().is_empty() {
+            Value::Mapping(Mapping::new())
+        } else {
+            serde_norway::from_str(&text).map_err(|e| ConfigError {
+                file: display.clone(),
+                line: e.location().map(|l| l.line()),
+                key: String::new(),
+                message: format!("not valid YAML: {e}"),
+            })?
+        };
+        if !matches!(value, Value::Mapping(_)) {
+            return Err(ConfigError {
+                file: display,
+                line: Some(1),
+                key: String::new(),
+                message: "the file must be a mapping of keys to values".into(),
+            });
+        }
+        Ok(Source {
+            path: display,
+            value,
+            lines: LineIndex::build(&text),
+        })
+    }
+}
+
+/// Names of the environments: every `config/*.yaml` but `base.yaml`, sorted.
+pub fn environments(config_dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut envs = Vec::new();
+    for entry in std::fs::read_dir(config_dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                if stem != "base" {
+                    envs.push(stem.to_string());
+                }
+            }
+        }
+    }
+    envs.sort();
+    Ok(envs)
+}
+
+/// Loads `base.yaml` + `<env>.yaml` from `config_dir`. `root` only shortens the paths in errors.
+pub fn load(root: &Path, config_dir: &Path, env: &str) -> Result<Config, ConfigError> {
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    let base_path = config_dir.join("base.yaml");
+    let env_path = config_dir.join(format!("{env}.yaml"));
+    if !valid_env_name(env) {
+        return Err(ConfigError {
+            file: rel(&env_path),
+            line: None,
+            key: String::new(),
+            message: format!(
+                "`{env}` is not a valid environment name (lowercase letters, digits and '-', starting with a letter, at most 16 characters)"
+            ),
+        });
+    }
+    if !env_path.exists() {
+        let known = environments(config_dir).unwrap_or_default().join(", ");
+        return Err(ConfigError {
+            file: rel(&env_path),
+            line: None,
+            key: String::new(),
+            message: format!(
+                "no such environment `{env}` (known: {known}); create the file to add one"
+            ),
+        });
+    }
+    let base = Source::read(&base_path, rel(&base_path))?;
+    let over = Source::read(&env_path, rel(&env_path))?;
+    let mut merged = base.value.clone();
+    merge(&mut merged, over.value.clone());
+
+    let sources = [&over, &base];
+    let config: Config = serde_path_to_error::deserialize(merged).map_err(|e| {
+        let path = path_string(e.path());
+        let inner = e.into_inner().to_string();
+        let (key, message) = refine(&path, inner);
+        locate(&sources, &key, message)
+    })?;
+    validate(&config, env).map_err(|(key, message)| locate(&sources, &key, message))?;
+    Ok(config)
+}
+
+fn valid_env_name(env: &str) -> bool {
+    let mut chars = env.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && env.len() <= 16
+        && env
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Environment file values win; nested mappings merge.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+fn path_string(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// Serde names unknown and missing fields in the message, with the path of their parent:
+/// move the field name into the key path and say what to do.
+fn refine(path: &str, message: String) -> (String, String) {
+    let field = |prefix: &str| -> Option<String> {
+        let rest = message.strip_prefix(prefix)?;
+        let name = rest.split('`').next()?;
+        // serde_path_to_error already ends the path with an unknown field, not a missing one.
+        Some(if path.is_empty() {
+            name.to_string()
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_string()
+        } else {
+            format!("{path}.{name}")
+        })
+    };
+    if let Some(key) = field("unknown field `") {
+        let expected = message
+            .split_once(", expected ")
+            .map(|(_, e)| format!(" (expected {e})"))
+            .unwrap_or_default();
+        return (key, format!("unknown key{expected}"));
+    }
+    if let Some(key) = field("missing field `") {
+        return (key, "missing required value".into());
+    }
+    (path.to_string(), message)
+}
+
+/// The file (environment first, then base) and line where `key` is written.
+fn locate(sources: &[&Source], key: &str, message: String) -> ConfigError {
+    for source in sources {
+        if source.lines.contains(key) {
+            return ConfigError {
+                file: source.path.clone(),
+                line: source.lines.line_of(key),
+                key: key.to_string(),
+                message,
+            };
+        }
+    }
+    // Not written anywhere (a missing value): point at both files.
+    let files = sources
+        .iter()
+        .rev()
+        .map(|s| s.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    ConfigError {
+        file: sources[0].path.clone(),
+        line: None,
+        key: key.to_string(),
+        message: format!("{message}: set it in {files}"),
+    }
+}
+
+/// Checks that types alone cannot express.
+fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
+    let err = |k: &str, m: String| Err((k.to_string(), m));
+    if c.project.is_empty()
+        || !c
+            .project
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+    {
+        return err(
+            "project",
+            "must be lowercase letters, digits and '-'".into(),
+        );
+    }
+    if format!("{}-{env}-", c.project).len() > 30 {
+        return err("project", "project and environment names are too long for AWS resource names (keep `<project>-<env>-` under 30 characters)".into());
+    }
+    if let Some(region) = &c.region {
+        if !region.contains('-')
+            || !region
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        {
+            return err(
+                "region",
+                format!("`{region}` is not an AWS region name such as ap-southeast-1"),
+            );
+        }
+    }
+    if let Some(account) = &c.account_id {
+        if account.len() != 12 || !account.chars().all(|ch| ch.is_ascii_digit()) {
+            return err(
+                "account_id",
+                format!(
+                    "`{account}` is not a 12-digit AWS account id (quote it so YAML keeps leading zeros)"
+                ),
+            );
+        }
+    }
+    if let Some(endpoint) = &c.endpoint {
+        if endpoint != "local"
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return err(
+                "endpoint",
+                format!("`{endpoint}` must be `local` or an http(s) URL"),
+            );
+        }
+    }
+    if c.endpoint.is_none() && c.account_id.is_none() {
+        return err("account_id", "missing: an environment on real AWS needs the account guard (the 12-digit account id it deploys to)".into());
+    }
+    if c.deploy.timeout_minutes == 0 {
+        return err("deploy.timeout_minutes", "must be at least 1".into());
+    }
+    let n = &c.network;
+    let vpc = parse_cidr(&n.vpc_cidr).ok_or((
+        "network.vpc_cidr".to_string(),
+        format!(
+            "`{}` is not an IPv4 CIDR block such as 10.20.0.0/16",
+            n.vpc_cidr
+        ),
+    ))?;
+    if !(16..=28).contains(&vpc.1) {
+        return err(
+            "network.vpc_cidr",
+            format!("a VPC block must be between /16 and /28, not /{}", vpc.1),
+        );
+    }
+    if n.availability_zones.len() != 2 {
+        return err(
+            "network.availability_zones",
+            format!(
+                "needs exactly 2 availability zones, found {}",
+                n.availability_zones.len()
+            ),
+        );
+    }
+    if n.availability_zones[0] == n.availability_zones[1] {
+        return err(
+            "network.availability_zones[1]",
+            "the two availability zones must differ".into(),
+        );
+    }
+    if let Some(region) = &c.region {
+        for (i, az) in n.availability_zones.iter().enumerate() {
+            if !az.starts_with(region.as_str()) {
+                return err(
+                    &format!("network.availability_zones[{i}]"),
+                    format!("`{az}` is not in region {region}"),
+                );
+            }
+        }
+    }
+    if n.public_subnet_cidrs.len() != 2 {
+        return err(
+            "network.public_subnet_cidrs",
+            format!(
+                "needs one block per availability zone (2), found {}",
+                n.public_subnet_cidrs.len()
+            ),
+        );
+    }
+    let mut subnets = Vec::new();
+    for (i, cidr) in n.public_subnet_cidrs.iter().enumerate() {
+        subnets.push((format!("network.public_subnet_cidrs[{i}]"), cidr));
+    }
+    subnets.push(("network.private_subnet_cidr".into(), &n.private_subnet_cidr));
+    let mut parsed: Vec<(String, (u32, u8))> = Vec::new();
+    for (key, cidr) in subnets {
+        let block =
+            parse_cidr(cidr).ok_or((key.clone(), format!("`{cidr}` is not an IPv4 CIDR block")))?;
+        if !within(block, vpc) {
+            return err(
+                &key,
+                format!("`{cidr}` is not inside the VPC block {}", n.vpc_cidr),
+            );
+        }
+        if let Some((other, _)) = parsed.iter().find(|(_, b)| overlaps(*b, block)) {
+            return err(&key, format!("`{cidr}` overlaps {other}"));
+        }
+        parsed.push((key, block));
+    }
+    let d = &c.database;
+    if d.raw_documents_expire_days == 0 {
+        return err(
+            "database.raw_documents_expire_days",
+            "must be at least 1".into(),
+        );
+    }
+    let q = &d.parse_queue;
+    if !(1..=1000).contains(&q.max_receive_count) {
+        return err(
+            "database.parse_queue.max_receive_count",
+            "must be between 1 and 1000".into(),
+        );
+    }
+    if q.visibility_timeout_seconds > 43_200 {
+        return err(
+            "database.parse_queue.visibility_timeout_seconds",
+            "must be at most 43200 (12 hours)".into(),
+        );
+    }
+    for (key, days) in [
+        (
+            "database.parse_queue.message_retention_days",
+            q.message_retention_days,
+        ),
+        (
+            "database.parse_queue.dead_letter_retention_days",
+            q.dead_letter_retention_days,
+        ),
+    ] {
+        if !(1..=14).contains(&days) {
+            return err(key, format!("SQS keeps messages 1 to 14 days, not {days}"));
+        }
+    }
+    const RETENTION: [u32; 22] = [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+        2922, 3288, 3653,
+    ];
+    if !RETENTION.contains(&c.logs.retention_days) {
+        return err(
+            "logs.retention_days",
+            format!(
+                "CloudWatch Logs accepts one of {RETENTION:?}, not {}",
+                c.logs.retention_days
+            ),
+        );
+    }
+    if c.deploy.protected && !d.retain_data {
+        return err(
+            "database.retain_data",
+            "a protected environment must retain its data (set retain_data: true)".into(),
+        );
+    }
+    for key in c.tags.keys() {
+        if ["project", "environment", "layer"].contains(&key.as_str()) || key.starts_with("aws:") {
+            return err(
+                &format!("tags.{key}"),
+                "this tag is set by the deployer".into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_cidr(s: &str) -> Option<(u32, u8)> {
+    let (ip, bits) = s.split_once('/')?;
+    let bits: u8 = bits.parse().ok().filter(|b| *b <= 32)?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let ip = u32::from(ip);
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    (ip & mask == ip).then_some((ip, bits))
+}
+
+fn within(inner: (u32, u8), outer: (u32, u8)) -> bool {
+    let mask = if outer.1 == 0 {
+        0
+    } else {
+        u32::MAX << (32 - outer.1)
+    };
+    inner.1 >= outer.1 && inner.0 & mask == outer.0
+}
+
+fn overlaps(a: (u32, u8), b: (u32, u8)) -> bool {
+    within(a, b) || within(b, a)
+}
+
+impl Config {
+    /// Whether the embedded local emulator serves this environment.
+    pub fn is_local(&self) -> bool {
+        self.endpoint.as_deref() == Some("local")
+    }
+
+    /// The prefix of every physical name: `mcfpipe-<env>-`.
+    pub fn name_prefix(&self, env: &str) -> String {
+        format!("{}-{env}-", self.project)
+    }
+}
+
+#[cfg(test)]
+mod tests;

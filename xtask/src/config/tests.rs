@@ -1,0 +1,192 @@
+use super::*;
+
+fn repo_config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config")
+}
+
+/// A temporary config dir holding the repository's base.yaml and the given env file.
+fn with_env(env_yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_config_dir().join("base.yaml"),
+        dir.path().join("base.yaml"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("test.yaml"), env_yaml).unwrap();
+    dir
+}
+
+fn load_err(env_yaml: &str) -> ConfigError {
+    let dir = with_env(env_yaml);
+    load(dir.path(), dir.path(), "test").expect_err("config should be rejected")
+}
+
+#[test]
+fn every_shipped_environment_loads() {
+    let dir = repo_config_dir();
+    let envs = environments(&dir).unwrap();
+    assert_eq!(envs, ["dev", "local", "prod", "staging"]);
+    for env in envs {
+        load(&dir, &dir, &env).unwrap_or_else(|e| panic!("{env}: {e}"));
+    }
+}
+
+#[test]
+fn environment_overrides_base_key_by_key() {
+    let dir = repo_config_dir();
+    let prod = load(&dir, &dir, "prod").unwrap();
+    assert!(prod.database.retain_data);
+    assert!(prod.deploy.approval);
+    // Not mentioned in prod.yaml: comes from base.yaml.
+    assert_eq!(prod.database.parse_queue.max_receive_count, 5);
+    assert_eq!(
+        prod.network.availability_zones,
+        ["ap-southeast-1a", "ap-southeast-1b"]
+    );
+    let local = load(&dir, &dir, "local").unwrap();
+    assert!(local.is_local());
+    assert_eq!(local.deploy.method, DeployMethod::Direct);
+    assert_eq!(local.network.vpc_cidr, "10.20.0.0/16");
+}
+
+#[test]
+fn unknown_key_names_file_line_and_path() {
+    let e = load_err(
+        "account_id: \"123456789012\"\nnetwork:\n  vpc_cidr: 10.20.0.0/16\n  vpc_cdir: 10.0.0.0/8\n",
+    );
+    assert_eq!(e.file, PathBuf::from("test.yaml"));
+    assert_eq!(e.line, Some(4));
+    assert_eq!(e.key, "network.vpc_cdir");
+    assert!(e.message.starts_with("unknown key"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("test.yaml:4: key `network.vpc_cdir`: unknown key"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_type_names_file_line_and_path() {
+    let e = load_err("account_id: \"123456789012\"\nlogs:\n  retention_days: two weeks\n");
+    assert_eq!(
+        (e.file.to_str(), e.line, e.key.as_str()),
+        (Some("test.yaml"), Some(3), "logs.retention_days")
+    );
+    assert!(e.message.contains("invalid type"), "{e}");
+}
+
+#[test]
+fn wrong_enum_value_is_reported_where_written() {
+    let e = load_err("account_id: \"123456789012\"\ndeploy:\n  method: yolo\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "deploy.method"));
+    assert!(e.message.contains("yolo"), "{e}");
+}
+
+#[test]
+fn error_in_base_file_points_at_base() {
+    let dir = with_env("account_id: \"123456789012\"\n");
+    let base = std::fs::read_to_string(dir.path().join("base.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("base.yaml"),
+        base.replace("max_receive_count: 5", "max_receive_count: many"),
+    )
+    .unwrap();
+    let e = load(dir.path(), dir.path(), "test").unwrap_err();
+    assert_eq!(e.file, PathBuf::from("base.yaml"));
+    assert_eq!(e.key, "database.parse_queue.max_receive_count");
+    let expected = base
+        .lines()
+        .position(|l| l.contains("max_receive_count"))
+        .unwrap()
+        + 1;
+    assert_eq!(e.line, Some(expected));
+}
+
+#[test]
+fn missing_required_value_names_both_files() {
+    let dir = with_env("account_id: \"123456789012\"\n");
+    let base = std::fs::read_to_string(dir.path().join("base.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("base.yaml"),
+        base.replace("  private_subnet_cidr: 10.20.10.0/24\n", ""),
+    )
+    .unwrap();
+    let e = load(dir.path(), dir.path(), "test").unwrap_err();
+    assert_eq!(e.key, "network.private_subnet_cidr");
+    assert_eq!(e.line, None);
+    assert!(
+        e.message
+            .contains("missing required value: set it in base.yaml or test.yaml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn yaml_syntax_error_names_line() {
+    let e = load_err("account_id: \"123456789012\"\nnetwork:\n  vpc_cidr: [oops\n");
+    assert_eq!(e.file, PathBuf::from("test.yaml"));
+    assert!(e.line.is_some(), "{e}");
+    assert!(e.message.starts_with("not valid YAML"), "{e}");
+}
+
+#[test]
+fn semantic_checks_name_the_key() {
+    let e = load_err("account_id: \"12345\"\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(1), "account_id"));
+    let e =
+        load_err("account_id: \"123456789012\"\nnetwork:\n  private_subnet_cidr: 192.168.0.0/24\n");
+    assert_eq!(
+        (e.line, e.key.as_str()),
+        (Some(3), "network.private_subnet_cidr")
+    );
+    assert!(e.message.contains("not inside the VPC"), "{e}");
+    let e = load_err(
+        "account_id: \"123456789012\"\nnetwork:\n  public_subnet_cidrs: [10.20.0.0/24, 10.20.0.0/25]\n",
+    );
+    assert_eq!(e.key, "network.public_subnet_cidrs[1]");
+    assert!(e.message.contains("overlaps"), "{e}");
+    let e = load_err(
+        "account_id: \"123456789012\"\nnetwork:\n  availability_zones: [us-east-1a, us-east-1b]\n",
+    );
+    assert_eq!(e.key, "network.availability_zones[0]");
+    let e = load_err("account_id: \"123456789012\"\nlogs:\n  retention_days: 10\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "logs.retention_days"));
+    let e = load_err("endpoint: null\n");
+    assert_eq!(e.key, "account_id");
+    assert!(e.message.contains("account guard"), "{e}");
+    let e = load_err("account_id: \"123456789012\"\ndeploy:\n  protected: true\n");
+    assert_eq!(e.key, "database.retain_data");
+    let e = load_err("account_id: \"123456789012\"\ntags:\n  layer: x\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "tags.layer"));
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let dir = repo_config_dir();
+    let e = load(&dir, &dir, "qa").unwrap_err();
+    assert!(
+        e.message.contains("known: dev, local, prod, staging"),
+        "{e}"
+    );
+    let e = load(&dir, &dir, "Prod!").unwrap_err();
+    assert!(e.message.contains("not a valid environment name"), "{e}");
+}
+
+#[test]
+fn cidr_arithmetic() {
+    assert_eq!(parse_cidr("10.0.0.0/16"), Some((0x0A00_0000, 16)));
+    assert_eq!(parse_cidr("10.0.0.1/16"), None, "host bits set");
+    assert_eq!(parse_cidr("10.0.0.0/33"), None);
+    assert!(within(
+        parse_cidr("10.0.1.0/24").unwrap(),
+        parse_cidr("10.0.0.0/16").unwrap()
+    ));
+    assert!(!within(
+        parse_cidr("10.1.0.0/24").unwrap(),
+        parse_cidr("10.0.0.0/16").unwrap()
+    ));
+    assert!(overlaps(
+        parse_cidr("10.0.0.0/24").unwrap(),
+        parse_cidr("10.0.0.128/25").unwrap()
+    ));
+}

@@ -1,0 +1,356 @@
+//! Stack manifests (`stacks/<name>.yaml`) and the plan: the dependency graph of the stacks,
+//! walked in order for deploy and in reverse for teardown.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// Where a CloudFormation parameter's value comes from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum ParamSource {
+    /// A dotted key path into the environment's config: `logs.retention_days`.
+    Config(String),
+    /// Another stack's output: `networking.VpcId` (the stack becomes a dependency).
+    StackOutput(String),
+    /// A literal.
+    Value(serde_json::Value),
+}
+
+impl ParamSource {
+    /// `(stack, output)` for a stack output reference.
+    pub fn output_ref(&self) -> Option<(&str, &str)> {
+        match self {
+            ParamSource::StackOutput(r) => r.split_once('.'),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub layer: String,
+    pub template: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParamSource>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// The manifest's file stem: `networking`.
+    pub name: String,
+    pub file: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Stack {
+    /// Every stack this one needs deployed first: explicit and through its parameters.
+    pub fn dependencies(&self) -> BTreeSet<&str> {
+        let mut deps: BTreeSet<&str> = self
+            .manifest
+            .depends_on
+            .iter()
+            .map(String::as_str)
+            .collect();
+        for source in self.manifest.parameters.values() {
+            if let Some((stack, _)) = source.output_ref() {
+                deps.insert(stack);
+            }
+        }
+        deps
+    }
+
+    /// The CloudFormation stack name: `mcfpipe-<env>-<name>`.
+    pub fn full_name(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.name)
+    }
+}
+
+/// Reads every `*.yaml` manifest in `dir`.
+pub fn load_all(dir: &Path) -> Result<Vec<Stack>> {
+    let mut stacks = Vec::new();
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the stacks folder {}", dir.display()))?;
+    for entry in entries {
+        let file = entry?.path();
+        if file.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let name = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let manifest: Manifest = serde_path_to_error::deserialize(
+            serde_norway::Deserializer::from_str(&text),
+        )
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner
+                .location()
+                .map(|l| format!(":{}", l.line()))
+                .unwrap_or_default();
+            anyhow::anyhow!("{}{line}: key `{path}`: {inner}", file.display())
+        })?;
+        stacks.push(Stack {
+            name,
+            file,
+            manifest,
+        });
+    }
+    stacks.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(stacks)
+}
+
+/// The stacks in dependency order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub stacks: Vec<Stack>,
+}
+
+impl Plan {
+    /// Orders `stacks` so that each comes after what it depends on. Unknown stacks and cycles
+    /// are errors that name the manifest.
+    pub fn new(stacks: Vec<Stack>) -> Result<Plan> {
+        let names: BTreeSet<&str> = stacks.iter().map(|s| s.name.as_str()).collect();
+        for stack in &stacks {
+            for dep in stack.dependencies() {
+                if !names.contains(dep) {
+                    bail!(
+                        "{}: depends on unknown stack `{dep}` (known: {})",
+                        stack.file.display(),
+                        names.iter().copied().collect::<Vec<_>>().join(", ")
+                    );
+                }
+                if dep == stack.name {
+                    bail!("{}: a stack cannot depend on itself", stack.file.display());
+                }
+            }
+            for (param, source) in &stack.manifest.parameters {
+                if let ParamSource::StackOutput(r) = source {
+                    if r.split_once('.')
+                        .is_none_or(|(s, o)| s.is_empty() || o.is_empty())
+                    {
+                        bail!(
+                            "{}: parameter {param}: stack_output `{r}` must read `<stack>.<Output>`",
+                            stack.file.display()
+                        );
+                    }
+                }
+            }
+        }
+        // Kahn's algorithm; among ready stacks, alphabetical, so the order is stable.
+        let mut placed: Vec<Stack> = Vec::new();
+        let mut rest = stacks;
+        while !rest.is_empty() {
+            let done: BTreeSet<String> = placed.iter().map(|s| s.name.clone()).collect();
+            let ready = rest
+                .iter()
+                .position(|s| s.dependencies().iter().all(|d| done.contains(*d)));
+            match ready {
+                Some(i) => placed.push(rest.remove(i)),
+                None => bail!("{}", describe_cycle(&rest)),
+            }
+        }
+        Ok(Plan { stacks: placed })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Stack> {
+        self.stacks.iter().find(|s| s.name == name)
+    }
+
+    /// The layers, in the order their first stack deploys.
+    pub fn layers(&self) -> Vec<&str> {
+        let mut layers: Vec<&str> = Vec::new();
+        for s in &self.stacks {
+            if !layers.contains(&s.manifest.layer.as_str()) {
+                layers.push(&s.manifest.layer);
+            }
+        }
+        layers
+    }
+
+    /// The stacks `target` names (`all`, a layer or a stack), in deploy order.
+    pub fn select(&self, target: &str) -> Result<Vec<&Stack>> {
+        let chosen: Vec<&Stack> = self
+            .stacks
+            .iter()
+            .filter(|s| target == "all" || s.manifest.layer == target || s.name == target)
+            .collect();
+        if chosen.is_empty() {
+            bail!(
+                "`{target}` is neither `all`, a layer ({}) nor a stack ({})",
+                self.layers().join(", "),
+                self.stacks
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(chosen)
+    }
+
+    /// Stacks that depend on `name`, directly or not.
+    pub fn dependents(&self, name: &str) -> Vec<&Stack> {
+        let mut found: BTreeSet<&str> = BTreeSet::from([name]);
+        let mut out = Vec::new();
+        for s in &self.stacks {
+            if s.dependencies().iter().any(|d| found.contains(d)) {
+                found.insert(&s.name);
+                out.push(s);
+            }
+        }
+        out
+    }
+}
+
+fn describe_cycle(rest: &[Stack]) -> String {
+    // Follow unmet dependencies from the first stack until a name repeats.
+    let by_name: BTreeMap<&str, &Stack> = rest.iter().map(|s| (s.name.as_str(), s)).collect();
+    let mut path = vec![rest[0].name.as_str()];
+    loop {
+        let current = by_name[path.last().copied().unwrap_or_default()];
+        let next = current
+            .dependencies()
+            .into_iter()
+            .find(|d| by_name.contains_key(d));
+        let Some(next) = next else { break };
+        if let Some(start) = path.iter().position(|p| *p == next) {
+            let mut cycle: Vec<&str> = path[start..].to_vec();
+            cycle.push(next);
+            let files: Vec<String> = path[start..]
+                .iter()
+                .map(|n| by_name[n].file.display().to_string())
+                .collect();
+            return format!(
+                "dependency cycle between stacks: {} (in {})",
+                cycle.join(" -> "),
+                files.join(", ")
+            );
+        }
+        path.push(next);
+    }
+    "dependency cycle between stacks".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(name: &str, layer: &str, deps: &[&str], outputs: &[(&str, &str)]) -> Stack {
+        Stack {
+            name: name.into(),
+            file: PathBuf::from(format!("stacks/{name}.yaml")),
+            manifest: Manifest {
+                layer: layer.into(),
+                template: format!("{name}.yaml.j2"),
+                description: None,
+                depends_on: deps.iter().map(|d| d.to_string()).collect(),
+                parameters: outputs
+                    .iter()
+                    .map(|(p, r)| (p.to_string(), ParamSource::StackOutput(r.to_string())))
+                    .collect(),
+            },
+        }
+    }
+
+    fn order(plan: &Plan) -> Vec<&str> {
+        plan.stacks.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    #[test]
+    fn orders_by_dependencies_including_output_references() {
+        let plan = Plan::new(vec![
+            stack(
+                "compute",
+                "compute",
+                &[],
+                &[
+                    ("VpcId", "networking.VpcId"),
+                    ("Table", "database.PostsTableName"),
+                ],
+            ),
+            stack("database", "database", &["networking"], &[]),
+            stack("networking", "networking", &[], &[]),
+        ])
+        .unwrap();
+        assert_eq!(order(&plan), ["networking", "database", "compute"]);
+        assert_eq!(plan.layers(), ["networking", "database", "compute"]);
+        let dependents: Vec<&str> = plan
+            .dependents("networking")
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(dependents, ["database", "compute"]);
+        let sel: Vec<&str> = plan
+            .select("database")
+            .unwrap()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(sel, ["database"]);
+        assert_eq!(plan.select("all").unwrap().len(), 3);
+        assert!(
+            plan.select("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("neither `all`")
+        );
+    }
+
+    #[test]
+    fn rejects_cycles_naming_them() {
+        let err = Plan::new(vec![
+            stack("a", "x", &["b"], &[]),
+            stack("b", "x", &[], &[("P", "c.Out")]),
+            stack("c", "x", &["a"], &[]),
+            stack("d", "x", &[], &[]),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("dependency cycle between stacks: a -> b -> c -> a"),
+            "{err}"
+        );
+        assert!(err.contains("stacks/a.yaml"), "{err}");
+    }
+
+    #[test]
+    fn rejects_unknown_stacks_and_malformed_references() {
+        let err = Plan::new(vec![stack("a", "x", &[], &[("P", "ghost.Out")])])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("stacks/a.yaml: depends on unknown stack `ghost`"),
+            "{err}"
+        );
+        let err = Plan::new(vec![stack("a", "x", &["a"], &[])])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot depend on itself"), "{err}");
+        let mut bad = stack("a", "x", &[], &[]);
+        bad.manifest
+            .parameters
+            .insert("P".into(), ParamSource::StackOutput("nodot".into()));
+        let err = Plan::new(vec![bad]).unwrap_err().to_string();
+        assert!(err.contains("must read `<stack>.<Output>`"), "{err}");
+    }
+
+    #[test]
+    fn repository_manifests_form_a_plan() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
+        let plan = Plan::new(load_all(&dir).unwrap()).unwrap();
+        assert_eq!(order(&plan)[..2], ["networking", "database"]);
+    }
+}

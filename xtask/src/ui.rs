@@ -1,0 +1,189 @@
+//! All terminal output. Text mode: progress on stderr (coloured on a terminal), results on
+//! stdout. JSON mode: JSON lines on stdout, one object per event, the result last.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Instant;
+
+use aws_sdk_cloudformation::types::StackEvent;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub struct Ui {
+    pub format: Format,
+    color: bool,
+    started: Instant,
+}
+
+const RESET: &str = "\x1b[0m";
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+
+impl Ui {
+    pub fn new(format: Format) -> Ui {
+        let color = format == Format::Text
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
+        Ui {
+            format,
+            color,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("{code}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn elapsed(&self) -> f64 {
+        (self.started.elapsed().as_secs_f64() * 100.0).round() / 100.0
+    }
+
+    /// A JSON line (JSON mode only).
+    pub fn emit(&self, event: &str, mut fields: Value) {
+        if !self.json() {
+            return;
+        }
+        if let Some(o) = fields.as_object_mut() {
+            o.insert("event".into(), json!(event));
+            o.insert("elapsed_s".into(), json!(self.elapsed()));
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{fields}");
+        let _ = out.flush();
+    }
+
+    /// Progress about one stack: `networking: creating`.
+    pub fn step(&self, stack: &str, message: &str) {
+        match self.format {
+            Format::Json => self.emit("step", json!({"stack": stack, "message": message})),
+            Format::Text => eprintln!("{} {message}", self.paint(BOLD, &format!("{stack}:"))),
+        }
+    }
+
+    pub fn info(&self, message: &str) {
+        match self.format {
+            Format::Json => self.emit("info", json!({"message": message})),
+            Format::Text => eprintln!("{message}"),
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        match self.format {
+            Format::Json => self.emit("warning", json!({"message": message})),
+            Format::Text => eprintln!("{} {message}", self.paint(YELLOW, "warning:")),
+        }
+    }
+
+    pub fn error(&self, message: &str) {
+        match self.format {
+            Format::Json => self.emit("error", json!({"message": message})),
+            Format::Text => eprintln!("{} {message}", self.paint(RED, "error:")),
+        }
+    }
+
+    /// The outcome of one stack, coloured by how it went.
+    pub fn outcome(&self, stack: &str, outcome: &str, ok: bool, fields: Value) {
+        match self.format {
+            Format::Json => {
+                let mut f = fields;
+                if let Some(o) = f.as_object_mut() {
+                    o.insert("stack".into(), json!(stack));
+                    o.insert("outcome".into(), json!(outcome));
+                }
+                self.emit("stack", f)
+            }
+            Format::Text => {
+                let colour = if ok { GREEN } else { RED };
+                eprintln!(
+                    "{} {}",
+                    self.paint(BOLD, &format!("{stack}:")),
+                    self.paint(colour, outcome)
+                );
+            }
+        }
+    }
+
+    /// One CloudFormation event as it arrives.
+    pub fn stack_event(&self, stack: &str, ev: &StackEvent) {
+        let status = ev.resource_status().map(|s| s.as_str()).unwrap_or("?");
+        let logical = ev.logical_resource_id().unwrap_or("?");
+        let kind = ev.resource_type().unwrap_or("?");
+        let reason = ev.resource_status_reason().unwrap_or("");
+        match self.format {
+            Format::Json => self.emit(
+                "resource",
+                json!({"stack": stack, "logical_id": logical, "type": kind, "status": status, "reason": reason}),
+            ),
+            Format::Text => {
+                let colour = if status.ends_with("FAILED") || status.contains("ROLLBACK") {
+                    RED
+                } else if status.ends_with("COMPLETE") {
+                    GREEN
+                } else {
+                    DIM
+                };
+                let reason = if reason.is_empty() { String::new() } else { format!(" {reason}") };
+                eprintln!("  {:<28} {:<36} {}{}", self.paint(colour, status), logical, self.paint(DIM, kind), reason);
+            }
+        }
+    }
+
+    /// Plain text for the result on stdout (text mode).
+    pub fn print(&self, text: &str) {
+        if !self.json() {
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{text}");
+            let _ = out.flush();
+        }
+    }
+
+    /// The command's one JSON document (JSON mode).
+    pub fn document(&self, doc: &Value) {
+        if self.json() {
+            println!("{}", serde_json::to_string_pretty(doc).unwrap_or_default());
+        }
+    }
+
+    /// Asks yes/no on a terminal. Without one, answers `no` and says how to proceed: the
+    /// deployer never waits on a stdin that nobody types into.
+    pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
+        if !std::io::stdin().is_terminal() || self.json() {
+            anyhow::bail!(
+                "{question} needs confirmation and stdin is not a terminal: run again with --yes"
+            );
+        }
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    }
+
+    /// Asks the user to type `expected` back (for destructive actions on protected environments).
+    pub fn type_back(&self, prompt: &str, expected: &str) -> anyhow::Result<bool> {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("{prompt}: type-back confirmation needs a terminal");
+        }
+        eprint!("{prompt}\nType the environment name `{expected}` to continue: ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim() == expected)
+    }
+}
