@@ -24,15 +24,9 @@ pub struct Aws {
 impl Aws {
     /// Connects with the credential chain (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`, SSO, ...).
     /// `endpoint` is the resolved endpoint (flag, `AWS_ENDPOINT_URL` or the local emulator).
-    pub async fn connect(
-        config: &Config,
-        endpoint: Option<String>,
-        local_credentials: bool,
-    ) -> Result<Aws> {
+    pub async fn connect(config: &Config, endpoint: Option<String>, local_credentials: bool) -> Result<Aws> {
         let http = Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
             .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
@@ -59,15 +53,9 @@ impl Aws {
         }
         let sdk = loader.load().await;
         let Some(region) = sdk.region().map(|r| r.to_string()) else {
-            bail!(
-                "no AWS region: set `region` in config/base.yaml or the environment's file, or AWS_REGION"
-            );
+            bail!("no AWS region: set `region` in config/base.yaml or the environment's file, or AWS_REGION");
         };
-        Ok(Aws {
-            sdk,
-            endpoint,
-            region,
-        })
+        Ok(Aws { sdk, endpoint, region })
     }
 
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
@@ -119,10 +107,9 @@ impl Aws {
 
 /// The text of an AWS SDK error: the service's code and message, or why the request did
 /// not get an answer. Commands never format SDK errors themselves.
-pub fn error_text<E, R>(e: &SdkError<E, R>) -> String
+pub fn error_text<E>(e: &SdkError<E>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match e {
         SdkError::ServiceError(s) => {
@@ -131,7 +118,24 @@ where
                 (Some(c), Some(m)) => format!("{c}: {m}"),
                 (Some(c), None) => c.to_string(),
                 (None, Some(m)) => m.to_string(),
-                (None, None) => format!("{err}"),
+                // No AWS error document: an emulator crash or a proxy. Show what came back.
+                (None, None) => {
+                    let raw = s.raw();
+                    let body = raw
+                        .body()
+                        .bytes()
+                        .map(|b| String::from_utf8_lossy(b).to_string())
+                        .unwrap_or_default();
+                    let last = body
+                        .lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('<'));
+                    format!(
+                        "HTTP {} without an AWS error: {}",
+                        raw.status().as_u16(),
+                        last.unwrap_or(body.trim()).trim()
+                    )
+                }
             }
         }
         SdkError::DispatchFailure(d) => {
@@ -142,25 +146,17 @@ where
             } else {
                 "request failed"
             };
-            format!(
-                "{why}: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(e)
-            )
+            format!("{why}: {}", aws_smithy_types::error::display::DisplayErrorContext(e))
         }
         SdkError::TimeoutError(_) => "the request timed out".into(),
-        other => format!(
-            "{}",
-            aws_smithy_types::error::display::DisplayErrorContext(other)
-        ),
+        other => format!("{}", aws_smithy_types::error::display::DisplayErrorContext(other)),
     }
 }
 
 /// The error code of a service error, if the service answered.
-pub fn error_code<E, R>(e: &SdkError<E, R>) -> Option<String>
+pub fn error_code<E>(e: &SdkError<E>) -> Option<String>
 where
     E: ProvideErrorMetadata,
 {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .map(str::to_string)
+    e.as_service_error().and_then(|s| s.code()).map(str::to_string)
 }

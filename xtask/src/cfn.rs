@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow, bail};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, Replacement, StackEvent,
-    StackStatus, Tag,
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, Replacement, StackEvent, StackStatus, Tag,
 };
 
 use crate::aws::{error_code, error_text};
@@ -79,11 +78,23 @@ pub struct Cfn<'a> {
     pub poll: Duration,
 }
 
+/// Mutating calls are sent once: a blind retry after an ambiguous failure (the emulator answers
+/// 500 after half-creating a stack) turns the real error into "already exists". On AWS the
+/// request token makes a manual rerun safe.
+fn once() -> aws_sdk_cloudformation::config::Builder {
+    aws_sdk_cloudformation::config::Builder::default().retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+}
+
+fn token(op: &str) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("mcfpipe-{op}-{ms}")
+}
+
 fn ts(t: Option<&aws_sdk_cloudformation::primitives::DateTime>) -> Option<String> {
-    t.and_then(|t| {
-        t.fmt(aws_sdk_cloudformation::primitives::DateTimeFormat::DateTime)
-            .ok()
-    })
+    t.and_then(|t| t.fmt(aws_sdk_cloudformation::primitives::DateTimeFormat::DateTime).ok())
 }
 
 fn is_missing_stack(text: &str) -> bool {
@@ -119,10 +130,7 @@ impl<'a> Cfn<'a> {
         let Some(s) = res.stacks().first() else {
             return Ok(None);
         };
-        let status = s
-            .stack_status()
-            .map(|x| x.as_str().to_string())
-            .unwrap_or_default();
+        let status = s.stack_status().map(|x| x.as_str().to_string()).unwrap_or_default();
         if status == "DELETE_COMPLETE" {
             return Ok(None);
         }
@@ -180,12 +188,7 @@ impl<'a> Cfn<'a> {
     fn params(r: &Rendered) -> Vec<Parameter> {
         r.parameters
             .iter()
-            .map(|(k, v)| {
-                Parameter::builder()
-                    .parameter_key(k)
-                    .parameter_value(v)
-                    .build()
-            })
+            .map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build())
             .collect()
     }
 
@@ -198,13 +201,7 @@ impl<'a> Cfn<'a> {
 
     /// The id of the newest event, so that waiting shows only what comes after it.
     pub async fn last_event_id(&self, name: &str) -> Option<String> {
-        let res = self
-            .client
-            .describe_stack_events()
-            .stack_name(name)
-            .send()
-            .await
-            .ok()?;
+        let res = self.client.describe_stack_events().stack_name(name).send().await.ok()?;
         res.stack_events()
             .first()
             .and_then(|e| e.event_id())
@@ -215,6 +212,7 @@ impl<'a> Cfn<'a> {
         let mut req = self
             .client
             .create_stack()
+            .client_request_token(token("create"))
             .stack_name(&r.full_name)
             .template_body(&r.body)
             .set_parameters(Some(Self::params(r)))
@@ -224,7 +222,7 @@ impl<'a> Cfn<'a> {
         if termination_protection {
             req = req.enable_termination_protection(true);
         }
-        let res = req.send().await.map_err(|e| {
+        let res = req.customize().config_override(once()).send().await.map_err(|e| {
             anyhow!(
                 "CloudFormation refused to create stack {}: {}",
                 r.full_name,
@@ -239,12 +237,15 @@ impl<'a> Cfn<'a> {
         let res = self
             .client
             .update_stack()
+            .client_request_token(token("update"))
             .stack_name(&r.full_name)
             .template_body(&r.body)
             .set_parameters(Some(Self::params(r)))
             .set_tags(Some(Self::tags(r)))
             .capabilities(Capability::CapabilityIam)
             .capabilities(Capability::CapabilityNamedIam)
+            .customize()
+            .config_override(once())
             .send()
             .await;
         match res {
@@ -254,10 +255,7 @@ impl<'a> Cfn<'a> {
                 if is_no_change(&text) {
                     return Ok(Outcome::Unchanged);
                 }
-                bail!(
-                    "CloudFormation refused to update stack {}: {text}",
-                    r.full_name
-                )
+                bail!("CloudFormation refused to update stack {}: {text}", r.full_name)
             }
         }
     }
@@ -286,6 +284,8 @@ impl<'a> Cfn<'a> {
             .set_tags(Some(Self::tags(r)))
             .capabilities(Capability::CapabilityIam)
             .capabilities(Capability::CapabilityNamedIam)
+            .customize()
+            .config_override(once())
             .send()
             .await;
         let id = match res {
@@ -296,10 +296,7 @@ impl<'a> Cfn<'a> {
                 if is_no_change(&text) {
                     return Ok(None);
                 }
-                bail!(
-                    "CloudFormation refused the change set for {}: {text}",
-                    r.full_name
-                );
+                bail!("CloudFormation refused the change set for {}: {text}", r.full_name);
             }
         };
         let started = Instant::now();
@@ -345,10 +342,7 @@ impl<'a> Cfn<'a> {
                                 .collect();
                             ResourceChange {
                                 action,
-                                logical_id: rc
-                                    .logical_resource_id()
-                                    .unwrap_or_default()
-                                    .to_string(),
+                                logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
                                 resource_type: rc.resource_type().unwrap_or_default().to_string(),
                                 physical_id: rc.physical_resource_id().map(str::to_string),
                                 details,
@@ -398,31 +392,27 @@ impl<'a> Cfn<'a> {
     pub async fn execute_change_set(&self, stack: &str, id: &str) -> Result<()> {
         self.client
             .execute_change_set()
+            .client_request_token(token("execute"))
             .stack_name(stack)
             .change_set_name(id)
+            .customize()
+            .config_override(once())
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "cannot execute the change set of {stack}: {}",
-                    error_text(&e)
-                )
-            })?;
+            .map_err(|e| anyhow!("cannot execute the change set of {stack}: {}", error_text(&e)))?;
         Ok(())
     }
 
     pub async fn delete(&self, stack: &str) -> Result<()> {
         self.client
             .delete_stack()
+            .client_request_token(token("delete"))
             .stack_name(stack)
+            .customize()
+            .config_override(once())
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "CloudFormation refused to delete stack {stack}: {}",
-                    error_text(&e)
-                )
-            })?;
+            .map_err(|e| anyhow!("CloudFormation refused to delete stack {stack}: {}", error_text(&e)))?;
         Ok(())
     }
 
@@ -433,12 +423,7 @@ impl<'a> Cfn<'a> {
             .enable_termination_protection(on)
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "cannot change termination protection of {stack}: {}",
-                    error_text(&e)
-                )
-            })?;
+            .map_err(|e| anyhow!("cannot change termination protection of {stack}: {}", error_text(&e)))?;
         Ok(())
     }
 
@@ -452,8 +437,7 @@ impl<'a> Cfn<'a> {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page
-                .map_err(|e| anyhow!("cannot list the resources of {stack}: {}", error_text(&e)))?;
+            let page = page.map_err(|e| anyhow!("cannot list the resources of {stack}: {}", error_text(&e)))?;
             for r in page.stack_resource_summaries() {
                 out.push((
                     r.logical_resource_id().unwrap_or_default().to_string(),
@@ -467,25 +451,13 @@ impl<'a> Cfn<'a> {
 
     /// Waits for the stack (`id_or_name`; after a delete only the id finds it) to settle,
     /// showing each new event. Succeeds on the `*_COMPLETE` status that `want` names.
-    pub async fn wait(
-        &self,
-        display: &str,
-        id_or_name: &str,
-        after_event: Option<&str>,
-        want: &str,
-    ) -> Result<String> {
+    pub async fn wait(&self, display: &str, id_or_name: &str, after_event: Option<&str>, want: &str) -> Result<String> {
         let started = Instant::now();
         let mut seen: HashSet<String> = HashSet::new();
         let mut shown: Vec<StackEvent> = Vec::new();
         loop {
             // New events, oldest first.
-            if let Ok(res) = self
-                .client
-                .describe_stack_events()
-                .stack_name(id_or_name)
-                .send()
-                .await
-            {
+            if let Ok(res) = self.client.describe_stack_events().stack_name(id_or_name).send().await {
                 let mut fresh: Vec<StackEvent> = Vec::new();
                 for ev in res.stack_events() {
                     let id = ev.event_id().unwrap_or_default();
@@ -536,10 +508,7 @@ fn s_in_progress(status: &str) -> bool {
 
 /// The first failure of an operation, not the cascade of cancellations that follows it.
 pub fn root_cause(events: &[StackEvent]) -> Option<String> {
-    let failed = |e: &&StackEvent| {
-        e.resource_status()
-            .is_some_and(|s| s.as_str().ends_with("_FAILED"))
-    };
+    let failed = |e: &&StackEvent| e.resource_status().is_some_and(|s| s.as_str().ends_with("_FAILED"));
     let cancelled = |e: &&StackEvent| {
         e.resource_status_reason()
             .is_some_and(|r| r.contains("cancelled") || r.contains("canceled"))
@@ -605,21 +574,9 @@ mod tests {
     fn root_cause_skips_cancellations() {
         let events = vec![
             ev("A", ResourceStatus::CreateInProgress, ""),
-            ev(
-                "B",
-                ResourceStatus::CreateFailed,
-                "Resource creation cancelled",
-            ),
-            ev(
-                "C",
-                ResourceStatus::CreateFailed,
-                "Invalid value for VisibilityTimeout",
-            ),
-            ev(
-                "D",
-                ResourceStatus::CreateFailed,
-                "Resource creation cancelled",
-            ),
+            ev("B", ResourceStatus::CreateFailed, "Resource creation cancelled"),
+            ev("C", ResourceStatus::CreateFailed, "Invalid value for VisibilityTimeout"),
+            ev("D", ResourceStatus::CreateFailed, "Resource creation cancelled"),
         ];
         assert_eq!(
             root_cause(&events).unwrap(),
@@ -632,9 +589,7 @@ mod tests {
 
     #[test]
     fn recognises_no_change_answers_of_aws_and_the_emulator() {
-        assert!(is_no_change(
-            "ValidationError: No updates are to be performed."
-        ));
+        assert!(is_no_change("ValidationError: No updates are to be performed."));
         assert!(is_no_change(
             "The submitted information didn't contain changes. Submit different information to create a change set."
         ));

@@ -32,13 +32,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// The project folder (config/, stacks/, templates/); defaults to this workspace.
-    #[arg(
-        long,
-        global = true,
-        env = "MCFPIPE_ROOT",
-        value_name = "DIR",
-        hide = true
-    )]
+    #[arg(long, global = true, env = "MCFPIPE_ROOT", value_name = "DIR", hide = true)]
     pub root: Option<PathBuf>,
 }
 
@@ -162,11 +156,12 @@ pub enum LocalAction {
 /// Parses the arguments and runs the command; the exit code says how it went.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    run(cli)
+    let ui = Ui::new(cli.output);
+    ExitCode::from(run(cli, ui))
 }
 
-pub fn run(cli: Cli) -> ExitCode {
-    let ui_format = cli.output;
+/// Runs a parsed command line with `ui` as its output; returns the exit code (0, 1 or 2).
+pub fn run(cli: Cli, ui: Ui) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -174,29 +169,25 @@ pub fn run(cli: Cli) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            ui.error(&format!("cannot start the async runtime: {e}"));
+            return 1;
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    let errors = ui.sibling();
+    match runtime.block_on(dispatch(cli, ui)) {
         Ok(code) => code,
         Err(e) => {
-            Ui::new(ui_format).error(&format!("{e:#}"));
-            ExitCode::FAILURE
+            errors.error(&format!("{e:#}"));
+            1
         }
     }
 }
 
-async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
     let project = Project::new(cli.root);
-    let ui = Ui::new(cli.output);
-    let open = |env: &EnvArg, ui: Ui| {
-        Session::open(project.clone(), &env.env, ui, cli.endpoint_url.clone())
-    };
+    let open = |env: &EnvArg, ui: Ui| Session::open(project.clone(), &env.env, ui, cli.endpoint_url.clone());
     match cli.command {
-        Command::Render { target, env, out } => {
-            commands::render::run(&open(&env, ui)?, &target, out)
-        }
+        Command::Render { target, env, out } => commands::render::run(&open(&env, ui)?, &target, out),
         Command::Lint {
             env,
             all_envs,
@@ -209,28 +200,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             commands::lint::run(&project, &envs, ui, !no_cfn_lint)
         }
-        Command::Diff {
-            target,
-            env,
-            exit_code,
-        } => commands::diff::run(&open(&env, ui)?, &target, exit_code).await,
+        Command::Diff { target, env, exit_code } => commands::diff::run(&open(&env, ui)?, &target, exit_code).await,
         Command::Deploy {
             target,
             env,
             yes,
             no_execute,
-        } => {
-            commands::deploy::run(
-                &open(&env, ui)?,
-                &target,
-                commands::deploy::Options { yes, no_execute },
-            )
-            .await
-        }
+        } => commands::deploy::run(&open(&env, ui)?, &target, commands::deploy::Options { yes, no_execute }).await,
         Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
-        Command::Outputs { target, env, out } => {
-            commands::outputs::run(&open(&env, ui)?, &target, out).await
-        }
+        Command::Outputs { target, env, out } => commands::outputs::run(&open(&env, ui)?, &target, out).await,
         Command::Teardown {
             target,
             env,
@@ -241,11 +219,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::teardown::run(
                 &open(&env, ui)?,
                 &target,
-                commands::teardown::Options {
-                    yes,
-                    force,
-                    confirm,
-                },
+                commands::teardown::Options { yes, force, confirm },
             )
             .await
         }

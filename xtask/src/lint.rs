@@ -53,12 +53,7 @@ const NAME_PROPERTIES: &[&str] = &[
 ];
 const DATA_STORES: &[&str] = &["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue"];
 
-pub fn check(
-    r: &Rendered,
-    config: &Config,
-    env: &str,
-    manifest_params: &BTreeSet<String>,
-) -> Vec<Finding> {
+pub fn check(r: &Rendered, config: &Config, env: &str, manifest_params: &BTreeSet<String>) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut find = |resource: Option<&str>, message: String| {
         out.push(Finding {
@@ -69,14 +64,8 @@ pub fn check(
     };
     let t = &r.template;
     let empty = serde_json::Map::new();
-    let resources = t
-        .get("Resources")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let params = t
-        .get("Parameters")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let resources = t.get("Resources").and_then(Value::as_object).unwrap_or(&empty);
+    let params = t.get("Parameters").and_then(Value::as_object).unwrap_or(&empty);
 
     // Parameters: declared in the template <-> given by the manifest.
     for p in manifest_params {
@@ -97,11 +86,7 @@ pub fn check(
     }
 
     // References.
-    let known: BTreeSet<&str> = resources
-        .keys()
-        .chain(params.keys())
-        .map(String::as_str)
-        .collect();
+    let known: BTreeSet<&str> = resources.keys().chain(params.keys()).map(String::as_str).collect();
     let mut refs = Vec::new();
     collect_refs(t, &mut refs);
     for (kind, target) in refs {
@@ -115,11 +100,7 @@ pub fn check(
                 None,
                 format!(
                     "{} {target} names nothing in the template",
-                    if kind == RefKind::Ref {
-                        "Ref"
-                    } else {
-                        "GetAtt"
-                    }
+                    if kind == RefKind::Ref { "Ref" } else { "GetAtt" }
                 ),
             );
         }
@@ -129,10 +110,7 @@ pub fn check(
     let body = &r.body;
     for marker in ["{{", "{%", "<unresolved"] {
         if body.contains(marker) {
-            find(
-                None,
-                format!("the rendered template still contains `{marker}`"),
-            );
+            find(None, format!("the rendered template still contains `{marker}`"));
         }
     }
     if t.get("Outputs").and_then(|o| o.get(HASH_OUTPUT)).is_none() {
@@ -150,15 +128,11 @@ pub fn check(
         // Names.
         for key in NAME_PROPERTIES {
             let Some(v) = props.get(*key) else { continue };
-            let text = v
-                .as_str()
-                .or_else(|| v.get("Fn::Sub").and_then(Value::as_str));
+            let text = v.as_str().or_else(|| v.get("Fn::Sub").and_then(Value::as_str));
             match text {
                 Some(name) if !name.starts_with(&prefix) => find(
                     Some(id),
-                    format!(
-                        "{key} `{name}` does not start with `{prefix}`: derive it with name(...)"
-                    ),
+                    format!("{key} `{name}` does not start with `{prefix}`: derive it with name(...)"),
                 ),
                 None if !v.is_object() => find(Some(id), format!("{key} is not a string")),
                 _ => {}
@@ -239,10 +213,7 @@ pub fn check(
                     "RestrictPublicBuckets",
                 ] {
                     if block.and_then(|b| b.get(k)).and_then(Value::as_bool) != Some(true) {
-                        find(
-                            Some(id),
-                            format!("public access is not blocked ({k} is not true)"),
-                        );
+                        find(Some(id), format!("public access is not blocked ({k} is not true)"));
                     }
                 }
                 if props.get("BucketEncryption").is_none() {
@@ -251,8 +222,7 @@ pub fn check(
                 if !has_tls_only_policy(resources, id, "AWS::S3::BucketPolicy", "Bucket") {
                     find(
                         Some(id),
-                        "no bucket policy denying requests without TLS (aws:SecureTransport false)"
-                            .into(),
+                        "no bucket policy denying requests without TLS (aws:SecureTransport false)".into(),
                     );
                 }
             }
@@ -260,8 +230,7 @@ pub fn check(
                 if !has_tls_only_policy(resources, id, "AWS::SQS::QueuePolicy", "Queues") {
                     find(
                         Some(id),
-                        "no queue policy denying requests without TLS (aws:SecureTransport false)"
-                            .into(),
+                        "no queue policy denying requests without TLS (aws:SecureTransport false)".into(),
                     );
                 }
             }
@@ -278,12 +247,7 @@ pub fn check(
 }
 
 /// Whether a policy resource of `kind` targets `id` and denies aws:SecureTransport false.
-fn has_tls_only_policy(
-    resources: &serde_json::Map<String, Value>,
-    id: &str,
-    kind: &str,
-    target_prop: &str,
-) -> bool {
+fn has_tls_only_policy(resources: &serde_json::Map<String, Value>, id: &str, kind: &str, target_prop: &str) -> bool {
     resources.values().any(|r| {
         r.get("Type").and_then(Value::as_str) == Some(kind)
             && r.get("Properties")
@@ -376,10 +340,7 @@ mod tests {
             body: template.to_string(),
             template,
             parameters: BTreeMap::new(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             description: None,
             hash: "h".into(),
         }
@@ -410,12 +371,7 @@ mod tests {
             .iter()
             .map(|f| format!("{}: {}", f.resource.as_deref().unwrap_or("-"), f.message))
             .collect();
-        let has = |needle: &str| {
-            assert!(
-                text.iter().any(|t| t.contains(needle)),
-                "no `{needle}` in {text:#?}"
-            )
-        };
+        let has = |needle: &str| assert!(text.iter().any(|t| t.contains(needle)), "no `{needle}` in {text:#?}");
         has("-: the manifest sets parameter Extra");
         has("-: template parameter Orphan has no Default");
         has("GetAtt Ghost names nothing");

@@ -70,9 +70,7 @@ fn free_port() -> Result<u16> {
 
 fn on_path(cmd: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(cmd))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(cmd)).find(|p| p.is_file())
 }
 
 /// `moto_server` from PATH, else from a virtualenv under `target/` (created on first use).
@@ -118,10 +116,7 @@ fn moto_command(root: &Path, ui: &Ui) -> Result<PathBuf> {
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
     let out = cmd.output().with_context(|| format!("cannot {what}"))?;
     if !out.status.success() {
-        bail!(
-            "cannot {what}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("cannot {what}: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }
@@ -201,10 +196,7 @@ pub fn stop(root: &Path) -> Result<Option<Emulator>> {
 
 /// SIGTERM, then SIGKILL if it lingers.
 pub fn terminate(pid: u32) {
-    let _ = Command::new("kill")
-        .arg(pid.to_string())
-        .stderr(Stdio::null())
-        .status();
+    let _ = Command::new("kill").arg(pid.to_string()).stderr(Stdio::null()).status();
     let t = Instant::now();
     while alive(pid) && t.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(50));
@@ -219,8 +211,7 @@ pub fn terminate(pid: u32) {
 
 /// Clears all emulator state (every stack, table and bucket).
 pub fn reset(port: u16) -> Result<()> {
-    let status =
-        http(port, "POST", "/moto-api/reset").context("cannot reach the local emulator")?;
+    let status = http(port, "POST", "/moto-api/reset").context("cannot reach the local emulator")?;
     if !status.contains(" 200") {
         bail!("the local emulator refused the reset: {status}");
     }

@@ -36,9 +36,7 @@ pub struct Rendered {
 
 impl Rendered {
     pub fn has_placeholders(&self) -> bool {
-        self.parameters
-            .values()
-            .any(|v| v.starts_with(PLACEHOLDER_PREFIX))
+        self.parameters.values().any(|v| v.starts_with(PLACEHOLDER_PREFIX))
     }
 
     /// Pretty JSON for files and diffs.
@@ -61,10 +59,7 @@ pub fn resources(template: &Value) -> Vec<(String, String)> {
                 .map(|(id, res)| {
                     (
                         id.clone(),
-                        res.get("Type")
-                            .and_then(Value::as_str)
-                            .unwrap_or("?")
-                            .to_string(),
+                        res.get("Type").and_then(Value::as_str).unwrap_or("?").to_string(),
                     )
                 })
                 .collect()
@@ -122,14 +117,9 @@ impl<'a> Renderer<'a> {
     /// Renders the stack's template to a CloudFormation document (without the hash output).
     pub fn template(&self, stack: &Stack) -> Result<Value> {
         let path = self.templates_dir.join(&stack.manifest.template);
-        let shown = path
-            .strip_prefix(self.root)
-            .unwrap_or(&path)
-            .display()
-            .to_string();
-        let source = std::fs::read_to_string(&path).with_context(|| {
-            format!("{}: template {shown} cannot be read", stack.file.display())
-        })?;
+        let shown = path.strip_prefix(self.root).unwrap_or(&path).display().to_string();
+        let source = std::fs::read_to_string(&path)
+            .with_context(|| format!("{}: template {shown} cannot be read", stack.file.display()))?;
 
         let mut jinja = Environment::new();
         jinja.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -137,9 +127,7 @@ impl<'a> Renderer<'a> {
         jinja.set_auto_escape_callback(|_| AutoEscape::None);
         jinja.set_keep_trailing_newline(true);
         let prefix = self.prefix();
-        jinja.add_function("name", move |suffix: String| -> String {
-            format!("{prefix}{suffix}")
-        });
+        jinja.add_function("name", move |suffix: String| -> String { format!("{prefix}{suffix}") });
         let tag_list: Vec<Value> = self
             .tags(&stack.manifest.layer)
             .into_iter()
@@ -166,20 +154,13 @@ impl<'a> Renderer<'a> {
             anyhow!("{shown}: the rendered template is not valid YAML{at}: {e}\n  (run `cargo xtask render` and look at the output)")
         })?;
         if !doc.get("Resources").is_some_and(Value::is_object) {
-            return Err(anyhow!(
-                "{shown}: the rendered template has no `Resources` mapping"
-            ));
+            return Err(anyhow!("{shown}: the rendered template has no `Resources` mapping"));
         }
         Ok(doc)
     }
 
     /// Adds parameters and tags, computes the hash and inserts it as an output.
-    pub fn finish(
-        &self,
-        stack: &Stack,
-        mut template: Value,
-        parameters: BTreeMap<String, String>,
-    ) -> Rendered {
+    pub fn finish(&self, stack: &Stack, mut template: Value, parameters: BTreeMap<String, String>) -> Rendered {
         let tags = self.tags(&stack.manifest.layer);
         let hash = content_hash(&template, &parameters, &tags);
         if let Some(outputs) = template
@@ -263,10 +244,7 @@ mod tests {
         );
         let r = Renderer::new(dir.path(), dir.path().to_path_buf(), "local", &config);
         let t = r.template(&stack).unwrap();
-        assert_eq!(
-            t["Resources"]["Q"]["Properties"]["QueueName"],
-            "mcfpipe-local-parse"
-        );
+        assert_eq!(t["Resources"]["Q"]["Properties"]["QueueName"], "mcfpipe-local-parse");
         assert_eq!(t["Resources"]["Q"]["Properties"]["VisibilityTimeout"], 90);
         let tags = &t["Resources"]["Q"]["Properties"]["Tags"];
         assert!(
@@ -275,18 +253,11 @@ mod tests {
                 .contains(&json!({"Key": "layer", "Value": "database"}))
         );
         let done = r.finish(&stack, t.clone(), BTreeMap::new());
-        assert_eq!(
-            done.template["Outputs"][HASH_OUTPUT]["Value"],
-            done.hash.as_str()
-        );
+        assert_eq!(done.template["Outputs"][HASH_OUTPUT]["Value"], done.hash.as_str());
         // The hash moves with parameters, and only with content.
         let again = r.finish(&stack, t.clone(), BTreeMap::new());
         assert_eq!(again.hash, done.hash);
-        let other = r.finish(
-            &stack,
-            t,
-            BTreeMap::from([("P".to_string(), "1".to_string())]),
-        );
+        let other = r.finish(&stack, t, BTreeMap::from([("P".to_string(), "1".to_string())]));
         assert_ne!(other.hash, done.hash);
     }
 

@@ -101,10 +101,7 @@ mod tests {
                 template: "compute.yaml.j2".into(),
                 description: None,
                 depends_on: vec![],
-                parameters: params
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect(),
+                parameters: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
             },
         }
     }
@@ -113,19 +110,13 @@ mod tests {
     fn resolves_config_outputs_and_literals() {
         let s = stack(&[
             ("Days", ParamSource::Config("logs.retention_days".into())),
-            (
-                "Azs",
-                ParamSource::Config("network.availability_zones".into()),
-            ),
+            ("Azs", ParamSource::Config("network.availability_zones".into())),
             ("Vpc", ParamSource::StackOutput("networking.VpcId".into())),
             ("Flag", ParamSource::Value(serde_json::json!(true))),
         ]);
         let deployed = DeployedOutputs::from([(
             "networking".to_string(),
-            Some(BTreeMap::from([(
-                "VpcId".to_string(),
-                "vpc-123".to_string(),
-            )])),
+            Some(BTreeMap::from([("VpcId".to_string(), "vpc-123".to_string())])),
         )]);
         let p = parameters(&s, &config(), "dev", &deployed, Missing::Fail).unwrap();
         assert_eq!(p["Days"], "7");
@@ -159,7 +150,10 @@ mod tests {
         let e = parameters(&s, &config(), "dev", &deployed, Missing::Fail)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("needs output `VpcIdd` of stack networking, which has none by that name (it has: VpcId)"), "{e}");
+        assert!(
+            e.contains("needs output `VpcIdd` of stack networking, which has none by that name (it has: VpcId)"),
+            "{e}"
+        );
         let s = stack(&[("X", ParamSource::Config("logs.nope".into()))]);
         let e = parameters(&s, &config(), "dev", &deployed, Missing::Fail)
             .unwrap_err()

@@ -60,12 +60,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(
-        project: Project,
-        env: &str,
-        ui: Ui,
-        endpoint_flag: Option<String>,
-    ) -> Result<Session> {
+    pub fn open(project: Project, env: &str, ui: Ui, endpoint_flag: Option<String>) -> Result<Session> {
         let config = config::load(&project.root, &project.config_dir(), env)?;
         let plan = Plan::new(stacks::load_all(&project.stacks_dir())?)?;
         Ok(Session {
@@ -101,16 +96,11 @@ impl Session {
         if let Some(e) = &self.endpoint_flag {
             return Ok(Some(e.clone()));
         }
-        if let Some(e) = std::env::var("AWS_ENDPOINT_URL")
-            .ok()
-            .filter(|e| !e.is_empty())
-        {
+        if let Some(e) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| !e.is_empty()) {
             return Ok(Some(e));
         }
         match self.config.endpoint.as_deref() {
-            Some("local") => Ok(Some(
-                crate::local::ensure(&self.project.root, &self.ui)?.url,
-            )),
+            Some("local") => Ok(Some(crate::local::ensure(&self.project.root, &self.ui)?.url)),
             Some(url) => Ok(Some(url.to_string())),
             None => Ok(None),
         }
@@ -122,8 +112,7 @@ impl Session {
         let loopback = endpoint
             .as_deref()
             .is_some_and(|e| e.contains("://127.") || e.contains("://localhost"));
-        let local_credentials =
-            self.config.is_local() || (loopback && std::env::var_os("AWS_ACCESS_KEY_ID").is_none());
+        let local_credentials = self.config.is_local() || (loopback && std::env::var_os("AWS_ACCESS_KEY_ID").is_none());
         if self.config.is_local() && !loopback {
             return Err(anyhow!(
                 "environment {} is local-only (endpoint: local) but the endpoint is {}: refusing to send it anywhere but 127.0.0.1",
@@ -151,11 +140,7 @@ impl Session {
     }
 
     /// Outputs of every stack that `stacks` read from, as deployed now.
-    pub async fn upstream_outputs(
-        &self,
-        cfn: &Cfn<'_>,
-        stacks: &[&Stack],
-    ) -> Result<DeployedOutputs> {
+    pub async fn upstream_outputs(&self, cfn: &Cfn<'_>, stacks: &[&Stack]) -> Result<DeployedOutputs> {
         let mut out = DeployedOutputs::new();
         for s in stacks {
             for p in s.manifest.parameters.values() {
@@ -163,15 +148,9 @@ impl Session {
                     if out.contains_key(up) {
                         continue;
                     }
-                    let up_stack = self
-                        .plan
-                        .get(up)
-                        .ok_or_else(|| anyhow!("unknown stack {up}"))?;
+                    let up_stack = self.plan.get(up).ok_or_else(|| anyhow!("unknown stack {up}"))?;
                     let info = cfn.describe(&self.full_name(up_stack)).await?;
-                    out.insert(
-                        up.to_string(),
-                        info.filter(|i| !i.is_busy()).map(|i| i.user_outputs()),
-                    );
+                    out.insert(up.to_string(), info.filter(|i| !i.is_busy()).map(|i| i.user_outputs()));
                 }
             }
         }
@@ -179,12 +158,7 @@ impl Session {
     }
 
     /// Renders one stack with its parameters resolved from `deployed`.
-    pub fn render(
-        &self,
-        stack: &Stack,
-        deployed: &DeployedOutputs,
-        missing: Missing,
-    ) -> Result<Rendered> {
+    pub fn render(&self, stack: &Stack, deployed: &DeployedOutputs, missing: Missing) -> Result<Rendered> {
         let renderer = self.renderer();
         let template = renderer.template(stack)?;
         let params = resolve::parameters(stack, &self.config, &self.env, deployed, missing)?;

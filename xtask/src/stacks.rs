@@ -53,12 +53,7 @@ pub struct Stack {
 impl Stack {
     /// Every stack this one needs deployed first: explicit and through its parameters.
     pub fn dependencies(&self) -> BTreeSet<&str> {
-        let mut deps: BTreeSet<&str> = self
-            .manifest
-            .depends_on
-            .iter()
-            .map(String::as_str)
-            .collect();
+        let mut deps: BTreeSet<&str> = self.manifest.depends_on.iter().map(String::as_str).collect();
         for source in self.manifest.parameters.values() {
             if let Some((stack, _)) = source.output_ref() {
                 deps.insert(stack);
@@ -76,8 +71,7 @@ impl Stack {
 /// Reads every `*.yaml` manifest in `dir`.
 pub fn load_all(dir: &Path) -> Result<Vec<Stack>> {
     let mut stacks = Vec::new();
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the stacks folder {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the stacks folder {}", dir.display()))?;
     for entry in entries {
         let file = entry?.path();
         if file.extension().is_none_or(|e| e != "yaml") {
@@ -88,25 +82,15 @@ pub fn load_all(dir: &Path) -> Result<Vec<Stack>> {
             .and_then(|s| s.to_str())
             .unwrap_or_default()
             .to_string();
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let manifest: Manifest = serde_path_to_error::deserialize(
-            serde_norway::Deserializer::from_str(&text),
-        )
-        .map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let line = inner
-                .location()
-                .map(|l| format!(":{}", l.line()))
-                .unwrap_or_default();
-            anyhow::anyhow!("{}{line}: key `{path}`: {inner}", file.display())
-        })?;
-        stacks.push(Stack {
-            name,
-            file,
-            manifest,
-        });
+        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let manifest: Manifest = serde_path_to_error::deserialize(serde_norway::Deserializer::from_str(&text))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let line = inner.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
+                anyhow::anyhow!("{}{line}: key `{path}`: {inner}", file.display())
+            })?;
+        stacks.push(Stack { name, file, manifest });
     }
     stacks.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(stacks)
@@ -138,9 +122,7 @@ impl Plan {
             }
             for (param, source) in &stack.manifest.parameters {
                 if let ParamSource::StackOutput(r) = source {
-                    if r.split_once('.')
-                        .is_none_or(|(s, o)| s.is_empty() || o.is_empty())
-                    {
+                    if r.split_once('.').is_none_or(|(s, o)| s.is_empty() || o.is_empty()) {
                         bail!(
                             "{}: parameter {param}: stack_output `{r}` must read `<stack>.<Output>`",
                             stack.file.display()
@@ -221,10 +203,7 @@ fn describe_cycle(rest: &[Stack]) -> String {
     let mut path = vec![rest[0].name.as_str()];
     loop {
         let current = by_name[path.last().copied().unwrap_or_default()];
-        let next = current
-            .dependencies()
-            .into_iter()
-            .find(|d| by_name.contains_key(d));
+        let next = current.dependencies().into_iter().find(|d| by_name.contains_key(d));
         let Some(next) = next else { break };
         if let Some(start) = path.iter().position(|p| *p == next) {
             let mut cycle: Vec<&str> = path[start..].to_vec();
@@ -276,10 +255,7 @@ mod tests {
                 "compute",
                 "compute",
                 &[],
-                &[
-                    ("VpcId", "networking.VpcId"),
-                    ("Table", "database.PostsTableName"),
-                ],
+                &[("VpcId", "networking.VpcId"), ("Table", "database.PostsTableName")],
             ),
             stack("database", "database", &["networking"], &[]),
             stack("networking", "networking", &[], &[]),
@@ -287,11 +263,7 @@ mod tests {
         .unwrap();
         assert_eq!(order(&plan), ["networking", "database", "compute"]);
         assert_eq!(plan.layers(), ["networking", "database", "compute"]);
-        let dependents: Vec<&str> = plan
-            .dependents("networking")
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
+        let dependents: Vec<&str> = plan.dependents("networking").iter().map(|s| s.name.as_str()).collect();
         assert_eq!(dependents, ["database", "compute"]);
         let sel: Vec<&str> = plan
             .select("database")
@@ -301,12 +273,7 @@ mod tests {
             .collect();
         assert_eq!(sel, ["database"]);
         assert_eq!(plan.select("all").unwrap().len(), 3);
-        assert!(
-            plan.select("nope")
-                .unwrap_err()
-                .to_string()
-                .contains("neither `all`")
-        );
+        assert!(plan.select("nope").unwrap_err().to_string().contains("neither `all`"));
     }
 
     #[test]
@@ -331,13 +298,8 @@ mod tests {
         let err = Plan::new(vec![stack("a", "x", &[], &[("P", "ghost.Out")])])
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("stacks/a.yaml: depends on unknown stack `ghost`"),
-            "{err}"
-        );
-        let err = Plan::new(vec![stack("a", "x", &["a"], &[])])
-            .unwrap_err()
-            .to_string();
+        assert!(err.contains("stacks/a.yaml: depends on unknown stack `ghost`"), "{err}");
+        let err = Plan::new(vec![stack("a", "x", &["a"], &[])]).unwrap_err().to_string();
         assert!(err.contains("cannot depend on itself"), "{err}");
         let mut bad = stack("a", "x", &[], &[]);
         bad.manifest

@@ -2,6 +2,7 @@
 //! stdout. JSON mode: JSON lines on stdout, one object per event, the result last.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aws_sdk_cloudformation::types::StackEvent;
@@ -17,6 +18,8 @@ pub struct Ui {
     pub format: Format,
     color: bool,
     started: Instant,
+    /// Where output goes: the terminal, or a buffer (tests read what a user would see).
+    capture: Option<Arc<Mutex<String>>>,
 }
 
 const RESET: &str = "\x1b[0m";
@@ -28,13 +31,54 @@ const BOLD: &str = "\x1b[1m";
 
 impl Ui {
     pub fn new(format: Format) -> Ui {
-        let color = format == Format::Text
-            && std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none();
+        let color = format == Format::Text && std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Ui {
             format,
             color,
             started: Instant::now(),
+            capture: None,
+        }
+    }
+
+    /// Output (both streams) into `buffer` instead of the terminal.
+    pub fn captured(format: Format, buffer: Arc<Mutex<String>>) -> Ui {
+        Ui {
+            format,
+            color: false,
+            started: Instant::now(),
+            capture: Some(buffer),
+        }
+    }
+
+    /// A second handle on the same output (for a nested session).
+    pub fn sibling(&self) -> Ui {
+        Ui {
+            format: self.format,
+            color: self.color,
+            started: self.started,
+            capture: self.capture.clone(),
+        }
+    }
+
+    /// A line of progress (stderr in text mode).
+    pub fn line(&self, text: &str) {
+        self.write(true, &format!("{text}\n"));
+    }
+
+    fn write(&self, to_stderr: bool, text: &str) {
+        if let Some(buf) = &self.capture {
+            if let Ok(mut b) = buf.lock() {
+                b.push_str(text);
+            }
+            return;
+        }
+        if to_stderr {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(text.as_bytes());
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
         }
     }
 
@@ -63,37 +107,35 @@ impl Ui {
             o.insert("event".into(), json!(event));
             o.insert("elapsed_s".into(), json!(self.elapsed()));
         }
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{fields}");
-        let _ = out.flush();
+        self.write(false, &format!("{fields}\n"));
     }
 
     /// Progress about one stack: `networking: creating`.
     pub fn step(&self, stack: &str, message: &str) {
         match self.format {
             Format::Json => self.emit("step", json!({"stack": stack, "message": message})),
-            Format::Text => eprintln!("{} {message}", self.paint(BOLD, &format!("{stack}:"))),
+            Format::Text => self.line(&format!("{} {message}", self.paint(BOLD, &format!("{stack}:")))),
         }
     }
 
     pub fn info(&self, message: &str) {
         match self.format {
             Format::Json => self.emit("info", json!({"message": message})),
-            Format::Text => eprintln!("{message}"),
+            Format::Text => self.line(&format!("{message}")),
         }
     }
 
     pub fn warn(&self, message: &str) {
         match self.format {
             Format::Json => self.emit("warning", json!({"message": message})),
-            Format::Text => eprintln!("{} {message}", self.paint(YELLOW, "warning:")),
+            Format::Text => self.line(&format!("{} {message}", self.paint(YELLOW, "warning:"))),
         }
     }
 
     pub fn error(&self, message: &str) {
         match self.format {
             Format::Json => self.emit("error", json!({"message": message})),
-            Format::Text => eprintln!("{} {message}", self.paint(RED, "error:")),
+            Format::Text => self.line(&format!("{} {message}", self.paint(RED, "error:"))),
         }
     }
 
@@ -110,11 +152,11 @@ impl Ui {
             }
             Format::Text => {
                 let colour = if ok { GREEN } else { RED };
-                eprintln!(
+                self.line(&format!(
                     "{} {}",
                     self.paint(BOLD, &format!("{stack}:")),
                     self.paint(colour, outcome)
-                );
+                ));
             }
         }
     }
@@ -138,8 +180,18 @@ impl Ui {
                 } else {
                     DIM
                 };
-                let reason = if reason.is_empty() { String::new() } else { format!(" {reason}") };
-                eprintln!("  {:<28} {:<36} {}{}", self.paint(colour, status), logical, self.paint(DIM, kind), reason);
+                let reason = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {reason}")
+                };
+                self.line(&format!(
+                    "  {:<28} {:<36} {}{}",
+                    self.paint(colour, status),
+                    logical,
+                    self.paint(DIM, kind),
+                    reason
+                ));
             }
         }
     }
@@ -147,26 +199,25 @@ impl Ui {
     /// Plain text for the result on stdout (text mode).
     pub fn print(&self, text: &str) {
         if !self.json() {
-            let mut out = std::io::stdout().lock();
-            let _ = write!(out, "{text}");
-            let _ = out.flush();
+            self.write(false, text);
         }
     }
 
     /// The command's one JSON document (JSON mode).
     pub fn document(&self, doc: &Value) {
         if self.json() {
-            println!("{}", serde_json::to_string_pretty(doc).unwrap_or_default());
+            self.write(
+                false,
+                &format!("{}\n", serde_json::to_string_pretty(doc).unwrap_or_default()),
+            );
         }
     }
 
     /// Asks yes/no on a terminal. Without one, answers `no` and says how to proceed: the
     /// deployer never waits on a stdin that nobody types into.
     pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
-        if !std::io::stdin().is_terminal() || self.json() {
-            anyhow::bail!(
-                "{question} needs confirmation and stdin is not a terminal: run again with --yes"
-            );
+        if !std::io::stdin().is_terminal() || self.json() || self.capture.is_some() {
+            anyhow::bail!("{question} needs confirmation and stdin is not a terminal: run again with --yes");
         }
         eprint!("{question} [y/N] ");
         let _ = std::io::stderr().flush();
@@ -177,7 +228,7 @@ impl Ui {
 
     /// Asks the user to type `expected` back (for destructive actions on protected environments).
     pub fn type_back(&self, prompt: &str, expected: &str) -> anyhow::Result<bool> {
-        if !std::io::stdin().is_terminal() {
+        if !std::io::stdin().is_terminal() || self.capture.is_some() {
             anyhow::bail!("{prompt}: type-back confirmation needs a terminal");
         }
         eprint!("{prompt}\nType the environment name `{expected}` to continue: ");

@@ -1,7 +1,6 @@
 //! `deploy`: create or update the selected stacks in dependency order.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
@@ -21,7 +20,7 @@ pub struct Options {
     pub no_execute: bool,
 }
 
-pub async fn run(s: &Session, target: &str, opts: Options) -> Result<ExitCode> {
+pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
     let started = Instant::now();
     let stacks = s.plan.select(target)?;
     // Render everything first: a template error stops the deploy before any AWS write.
@@ -61,10 +60,7 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<ExitCode> {
                 if !left.is_empty() {
                     s.ui.info(&format!("not attempted: {}", left.join(", ")));
                 }
-                return Err(e.context(format!(
-                    "deploy of stack {} ({}) failed",
-                    stack.name, r.full_name
-                )));
+                return Err(e.context(format!("deploy of stack {} ({}) failed", stack.name, r.full_name)));
             }
         };
         let info = cfn.describe(&r.full_name).await?;
@@ -88,8 +84,11 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<ExitCode> {
             file.display()
         ));
     }
-    s.ui.emit("result", json!({"env": s.env, "stacks": results, "outputs": all_outputs, "seconds": started.elapsed().as_secs_f64()}));
-    Ok(ExitCode::SUCCESS)
+    s.ui.emit(
+        "result",
+        json!({"env": s.env, "stacks": results, "outputs": all_outputs, "seconds": started.elapsed().as_secs_f64()}),
+    );
+    Ok(0)
 }
 
 /// Deploys one stack; returns what happened in a word or two.
@@ -100,13 +99,17 @@ async fn deploy_one(s: &Session, cfn: &Cfn<'_>, r: &Rendered, opts: Options) -> 
         if let Some(advice) = blocked_status_advice(i) {
             bail!(advice);
         }
-        if i.status == "ROLLBACK_COMPLETE" || (i.status == "REVIEW_IN_PROGRESS" && !opts.no_execute)
-        {
-            s.ui.step(name, &format!("{} is {} (a create that failed or was never executed): deleting it to create it again", r.full_name, i.status));
+        if i.status == "ROLLBACK_COMPLETE" || (i.status == "REVIEW_IN_PROGRESS" && !opts.no_execute) {
+            s.ui.step(
+                name,
+                &format!(
+                    "{} is {} (a create that failed or was never executed): deleting it to create it again",
+                    r.full_name, i.status
+                ),
+            );
             let last = cfn.last_event_id(&i.id).await;
             cfn.delete(&i.id).await?;
-            cfn.wait(name, &i.id, last.as_deref(), "DELETE_COMPLETE")
-                .await?;
+            cfn.wait(name, &i.id, last.as_deref(), "DELETE_COMPLETE").await?;
             info = None;
         }
     }
@@ -136,9 +139,7 @@ async fn deploy_one(s: &Session, cfn: &Cfn<'_>, r: &Rendered, opts: Options) -> 
         );
         approve(s, opts, &format!("Create stack {}?", r.full_name))?;
         if method == DeployMethod::Direct {
-            let id = cfn
-                .create(r, s.config.deploy.termination_protection)
-                .await?;
+            let id = cfn.create(r, s.config.deploy.termination_protection).await?;
             cfn.wait(name, &id, None, "CREATE_COMPLETE").await?;
             return Ok("created".into());
         }
@@ -150,8 +151,7 @@ async fn deploy_one(s: &Session, cfn: &Cfn<'_>, r: &Rendered, opts: Options) -> 
             return Ok("change set created".into());
         }
         cfn.execute_change_set(&r.full_name, &cs).await?;
-        cfn.wait(name, &r.full_name, None, "CREATE_COMPLETE")
-            .await?;
+        cfn.wait(name, &r.full_name, None, "CREATE_COMPLETE").await?;
         if s.config.deploy.termination_protection {
             cfn.set_termination_protection(&r.full_name, true).await?;
         }
@@ -177,8 +177,7 @@ async fn deploy_one(s: &Session, cfn: &Cfn<'_>, r: &Rendered, opts: Options) -> 
         return match cfn.update(r).await? {
             Outcome::Unchanged => Ok("unchanged".into()),
             Outcome::Done(_) => {
-                cfn.wait(name, &info.id, last.as_deref(), "UPDATE_COMPLETE")
-                    .await?;
+                cfn.wait(name, &info.id, last.as_deref(), "UPDATE_COMPLETE").await?;
                 Ok("updated".into())
             }
         };
@@ -191,17 +190,12 @@ async fn deploy_one(s: &Session, cfn: &Cfn<'_>, r: &Rendered, opts: Options) -> 
         s.ui.step(name, &format!("change set left for review: {cs}"));
         return Ok("change set created".into());
     }
-    if let Err(e) = approve(
-        s,
-        opts,
-        &format!("Execute these changes to {}?", r.full_name),
-    ) {
+    if let Err(e) = approve(s, opts, &format!("Execute these changes to {}?", r.full_name)) {
         cfn.delete_change_set(&r.full_name, &cs).await;
         return Err(e);
     }
     cfn.execute_change_set(&r.full_name, &cs).await?;
-    cfn.wait(name, &info.id, last.as_deref(), "UPDATE_COMPLETE")
-        .await?;
+    cfn.wait(name, &info.id, last.as_deref(), "UPDATE_COMPLETE").await?;
     Ok("updated".into())
 }
 
@@ -210,10 +204,10 @@ fn approve(s: &Session, opts: Options, question: &str) -> Result<()> {
     if !s.config.deploy.approval || opts.yes || opts.no_execute {
         return Ok(());
     }
-    if !s.ui.confirm(&format!(
-        "{question} (environment {} requires approval)",
-        s.env
-    ))? {
+    if !s
+        .ui
+        .confirm(&format!("{question} (environment {} requires approval)", s.env))?
+    {
         bail!("not approved: nothing was changed");
     }
     Ok(())
@@ -236,10 +230,10 @@ pub(crate) fn show_changes(s: &Session, stack: &str, title: &str, changes: &[Res
         if s.ui.json() {
             s.ui.emit("change", json!({"stack": stack, "change": c}));
         } else {
-            eprintln!(
+            s.ui.line(&format!(
                 "  {mark} {:<8} {:<36} {}{details}",
                 c.action, c.logical_id, c.resource_type
-            );
+            ));
         }
     }
 }

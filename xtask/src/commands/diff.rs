@@ -1,7 +1,5 @@
 //! `diff`: what a deploy would change, resource by resource.
 
-use std::process::ExitCode;
-
 use anyhow::{Result, bail};
 use aws_sdk_cloudformation::types::ChangeSetType;
 use serde_json::json;
@@ -11,7 +9,7 @@ use crate::cfn::{ResourceChange, blocked_status_advice};
 use crate::resolve::Missing;
 use crate::session::Session;
 
-pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<ExitCode> {
+pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
     let stacks = s.plan.select(target)?;
     let aws = s.aws().await?;
     let cfn = s.cfn(&aws);
@@ -70,17 +68,9 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<ExitCode>
                     Some((cs, changes)) => {
                         cfn.delete_change_set(&r.full_name, &cs).await;
                         if changes.is_empty() {
-                            s.ui.step(
-                                &stack.name,
-                                "no resource changes (outputs or metadata only)",
-                            );
+                            s.ui.step(&stack.name, "no resource changes (outputs or metadata only)");
                         } else {
-                            show_changes(
-                                s,
-                                &stack.name,
-                                &format!("would update {}", r.full_name),
-                                &changes,
-                            );
+                            show_changes(s, &stack.name, &format!("would update {}", r.full_name), &changes);
                         }
                         ("update", changes)
                     }
@@ -95,18 +85,7 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<ExitCode>
         any_change |= kind != "none";
         docs.push(json!({"stack": stack.name, "stack_name": r.full_name, "action": kind, "changes": changes}));
     }
-    s.ui.emit(
-        "result",
-        json!({"env": s.env, "changes": any_change, "stacks": docs}),
-    );
-    s.ui.info(if any_change {
-        "changes pending"
-    } else {
-        "no changes"
-    });
-    Ok(if exit_code && any_change {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    s.ui.emit("result", json!({"env": s.env, "changes": any_change, "stacks": docs}));
+    s.ui.info(if any_change { "changes pending" } else { "no changes" });
+    Ok(if exit_code && any_change { 2 } else { 0 })
 }

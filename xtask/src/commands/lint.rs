@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use anyhow::Result;
 use serde_json::json;
@@ -14,13 +14,13 @@ use crate::resolve::{DeployedOutputs, Missing};
 use crate::session::{Project, Session};
 use crate::ui::Ui;
 
-pub fn run(project: &Project, envs: &[String], ui: Ui, cfn_lint: bool) -> Result<ExitCode> {
+pub fn run(project: &Project, envs: &[String], ui: Ui, cfn_lint: bool) -> Result<u8> {
     let mut findings: Vec<(String, Finding)> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     let mut regions = BTreeSet::new();
     let mut rendered = 0;
     for env in envs {
-        let s = match Session::open(project.clone(), env, Ui::new(ui.format), None) {
+        let s = match Session::open(project.clone(), env, ui.sibling(), None) {
             Ok(s) => s,
             Err(e) => {
                 findings.push((
@@ -70,51 +70,32 @@ pub fn run(project: &Project, envs: &[String], ui: Ui, cfn_lint: bool) -> Result
                 cfn_lint_ran = true;
                 findings.extend(found);
             }
-            None => {
-                ui.warn("cfn-lint is not installed (pip install cfn-lint): only our own checks ran")
-            }
+            None => ui.warn("cfn-lint is not installed (pip install cfn-lint): only our own checks ran"),
         }
     }
     for (env, f) in &findings {
-        let at = f
-            .resource
-            .as_deref()
-            .map(|r| format!(" {r}"))
-            .unwrap_or_default();
+        let at = f.resource.as_deref().map(|r| format!(" {r}")).unwrap_or_default();
         if !ui.json() {
-            eprintln!("{env}/{}{at}: {}", f.stack, f.message);
+            ui.line(&format!("{env}/{}{at}: {}", f.stack, f.message));
         }
     }
     let summary = format!(
         "{} finding(s) in {rendered} rendered template(s) of {} environment(s){}",
         findings.len(),
         envs.len(),
-        if cfn_lint_ran {
-            ", cfn-lint included"
-        } else {
-            ""
-        }
+        if cfn_lint_ran { ", cfn-lint included" } else { "" }
     );
     ui.info(&summary);
     ui.document(&json!({
         "envs": envs, "templates": rendered, "cfn_lint": cfn_lint_ran,
         "findings": findings.iter().map(|(env, f)| json!({"env": env, "stack": f.stack, "resource": f.resource, "message": f.message})).collect::<Vec<_>>(),
     }));
-    Ok(if findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if findings.is_empty() { 0 } else { 1 })
 }
 
 /// Runs cfn-lint on all files at once; `None` when it is not installed.
-fn run_cfn_lint(
-    files: &[PathBuf],
-    regions: &BTreeSet<String>,
-    root: &Path,
-) -> Option<Vec<(String, Finding)>> {
-    let mut cmd =
-        Command::new(std::env::var("MCFPIPE_CFN_LINT").unwrap_or_else(|_| "cfn-lint".into()));
+fn run_cfn_lint(files: &[PathBuf], regions: &BTreeSet<String>, root: &Path) -> Option<Vec<(String, Finding)>> {
+    let mut cmd = Command::new(std::env::var("MCFPIPE_CFN_LINT").unwrap_or_else(|_| "cfn-lint".into()));
     cmd.args(["--format", "parseable"]);
     if !regions.is_empty() {
         cmd.arg("--regions").args(regions);
@@ -137,11 +118,7 @@ fn run_cfn_lint(
             .and_then(|n| n.to_str())
             .unwrap_or("?")
             .to_string();
-        let stack = path
-            .file_stem()
-            .and_then(|n| n.to_str())
-            .unwrap_or("?")
-            .to_string();
+        let stack = path.file_stem().and_then(|n| n.to_str()).unwrap_or("?").to_string();
         let shown = path.strip_prefix(root).unwrap_or(path).display();
         findings.push((
             env,

@@ -1,7 +1,5 @@
 //! `local start|stop|status|reset`: the embedded emulator.
 
-use std::process::ExitCode;
-
 use anyhow::{Result, bail};
 use serde_json::json;
 
@@ -10,35 +8,32 @@ use crate::local;
 use crate::session::Project;
 use crate::ui::Ui;
 
-pub fn run(project: &Project, ui: &Ui, action: LocalAction) -> Result<ExitCode> {
+pub fn run(project: &Project, ui: &Ui, action: LocalAction) -> Result<u8> {
     let root = &project.root;
     match action {
         LocalAction::Start => {
             let emu = local::ensure(root, ui)?;
             ui.print(&format!("{}\n", emu.url));
-            ui.document(
-                &json!({"running": true, "url": emu.url, "pid": emu.pid, "port": emu.port}),
-            );
+            ui.document(&json!({"running": true, "url": emu.url, "pid": emu.pid, "port": emu.port}));
         }
-        LocalAction::Status => match local::running(root) {
-            Some(emu) => {
-                ui.print(&format!(
-                    "running at {} (pid {}, since {})\n",
-                    emu.url, emu.pid, emu.started
-                ));
-                ui.document(&json!({"running": true, "url": emu.url, "pid": emu.pid, "port": emu.port, "started": emu.started}));
+        LocalAction::Status => {
+            match local::running(root) {
+                Some(emu) => {
+                    ui.print(&format!(
+                        "running at {} (pid {}, since {})\n",
+                        emu.url, emu.pid, emu.started
+                    ));
+                    ui.document(&json!({"running": true, "url": emu.url, "pid": emu.pid, "port": emu.port, "started": emu.started}));
+                }
+                None => {
+                    ui.print("not running\n");
+                    ui.document(&json!({"running": false}));
+                }
             }
-            None => {
-                ui.print("not running\n");
-                ui.document(&json!({"running": false}));
-            }
-        },
+        }
         LocalAction::Stop => match local::stop(root)? {
             Some(emu) => {
-                ui.info(&format!(
-                    "stopped the local emulator (pid {}, {})",
-                    emu.pid, emu.url
-                ));
+                ui.info(&format!("stopped the local emulator (pid {}, {})", emu.pid, emu.url));
                 ui.document(&json!({"stopped": true, "pid": emu.pid}));
             }
             None => {
@@ -51,12 +46,9 @@ pub fn run(project: &Project, ui: &Ui, action: LocalAction) -> Result<ExitCode> 
                 bail!("the local emulator is not running")
             };
             local::reset(emu.port)?;
-            ui.info(&format!(
-                "cleared all state of the local emulator at {}",
-                emu.url
-            ));
+            ui.info(&format!("cleared all state of the local emulator at {}", emu.url));
             ui.document(&json!({"reset": true}));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
@@ -12,7 +11,7 @@ use crate::session::Session;
 
 pub type AllOutputs = BTreeMap<String, BTreeMap<String, String>>;
 
-pub async fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<ExitCode> {
+pub async fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<u8> {
     let aws = s.aws().await?;
     let cfn = s.cfn(&aws);
     let mut all = AllOutputs::new();
@@ -21,10 +20,7 @@ pub async fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<Exit
             Some(info) => {
                 all.insert(stack.name.clone(), info.user_outputs());
             }
-            None => s.ui.warn(&format!(
-                "stack {} is not deployed in {}",
-                stack.name, s.env
-            )),
+            None => s.ui.warn(&format!("stack {} is not deployed in {}", stack.name, s.env)),
         }
     }
     let file = write_outputs(s, &all)?;
@@ -34,7 +30,7 @@ pub async fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<Exit
     s.ui.print(&format_outputs(&all));
     s.ui.info(&format!("written to {}", file.display()));
     s.ui.document(&json!({"env": s.env, "outputs": all}));
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// `target/mcfpipe/<env>/outputs.json`, merged with what is there for other stacks.
@@ -55,19 +51,11 @@ pub fn outputs_file(out_dir: &Path, env: &str) -> PathBuf {
 }
 
 pub fn format_outputs(all: &AllOutputs) -> String {
-    let mut rows = vec![vec![
-        "STACK".to_string(),
-        "OUTPUT".to_string(),
-        "VALUE".to_string(),
-    ]];
+    let mut rows = vec![vec!["STACK".to_string(), "OUTPUT".to_string(), "VALUE".to_string()]];
     for (stack, outputs) in all {
         for (k, v) in outputs {
             rows.push(vec![stack.clone(), k.clone(), v.clone()]);
         }
     }
-    if rows.len() == 1 {
-        String::new()
-    } else {
-        table(&rows)
-    }
+    if rows.len() == 1 { String::new() } else { table(&rows) }
 }

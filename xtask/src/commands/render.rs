@@ -1,7 +1,6 @@
 //! `render`: write the templates and parameters a deploy would send, without AWS.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
@@ -10,7 +9,7 @@ use super::write_file;
 use crate::resolve::{DeployedOutputs, Missing};
 use crate::session::Session;
 
-pub fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<ExitCode> {
+pub fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<u8> {
     let dir = out.unwrap_or_else(|| s.project.out_dir().join("rendered").join(&s.env));
     // Offline: upstream outputs are placeholders, marked as such in the parameters file.
     let none = DeployedOutputs::new();
@@ -20,17 +19,10 @@ pub fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<ExitCode> 
         let template = dir.join(format!("{}.json", stack.name));
         let params = dir.join(format!("{}.parameters.json", stack.name));
         write_file(&template, &r.pretty())?;
-        write_file(
-            &params,
-            &(serde_json::to_string_pretty(&r.parameters)? + "\n"),
-        )?;
+        write_file(&params, &(serde_json::to_string_pretty(&r.parameters)? + "\n"))?;
         s.ui.step(
             &stack.name,
-            &format!(
-                "{} resources -> {}",
-                r.resources().len(),
-                template.display()
-            ),
+            &format!("{} resources -> {}", r.resources().len(), template.display()),
         );
         docs.push(json!({
             "stack": stack.name, "stack_name": r.full_name, "template": template, "parameters": params,
@@ -38,5 +30,5 @@ pub fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<ExitCode> 
         }));
     }
     s.ui.document(&json!({"env": s.env, "dir": dir, "stacks": docs}));
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

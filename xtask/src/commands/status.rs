@@ -1,7 +1,5 @@
 //! `status`: each stack's state, last change, and whether it matches the local files.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 use serde_json::json;
 
@@ -9,7 +7,7 @@ use super::table;
 use crate::resolve::Missing;
 use crate::session::Session;
 
-pub async fn run(s: &Session) -> Result<ExitCode> {
+pub async fn run(s: &Session) -> Result<u8> {
     let aws = s.aws().await?;
     let cfn = s.cfn(&aws);
     let all: Vec<_> = s.plan.stacks.iter().collect();
@@ -26,12 +24,7 @@ pub async fn run(s: &Session) -> Result<ExitCode> {
         let info = cfn.describe(&full).await?;
         let rendered = s.render(stack, &deployed, Missing::Placeholder)?;
         let (status, last, sync, reason) = match &info {
-            None => (
-                "NOT_DEPLOYED".to_string(),
-                String::new(),
-                "-".to_string(),
-                None,
-            ),
+            None => ("NOT_DEPLOYED".to_string(), String::new(), "-".to_string(), None),
             Some(i) => {
                 let sync = if i.deployed_hash() == Some(rendered.hash.as_str()) {
                     "in sync".to_string()
@@ -41,10 +34,7 @@ pub async fn run(s: &Session) -> Result<ExitCode> {
                         what.push("parameters");
                     }
                     let mut deployed_template = cfn.template(&full).await.unwrap_or_default();
-                    if let Some(o) = deployed_template
-                        .get_mut("Outputs")
-                        .and_then(|o| o.as_object_mut())
-                    {
+                    if let Some(o) = deployed_template.get_mut("Outputs").and_then(|o| o.as_object_mut()) {
                         o.remove(crate::render::HASH_OUTPUT);
                     }
                     let mut local = rendered.template.clone();
@@ -70,21 +60,13 @@ pub async fn run(s: &Session) -> Result<ExitCode> {
                 )
             }
         };
-        rows.push(vec![
-            stack.name.clone(),
-            status.clone(),
-            last.clone(),
-            sync.clone(),
-        ]);
-        docs.push(json!({"stack": stack.name, "stack_name": full, "layer": stack.manifest.layer, "status": status,
-            "last_change": last, "local_files": sync, "reason": reason}));
+        rows.push(vec![stack.name.clone(), status.clone(), last.clone(), sync.clone()]);
+        docs.push(
+            json!({"stack": stack.name, "stack_name": full, "layer": stack.manifest.layer, "status": status,
+            "last_change": last, "local_files": sync, "reason": reason}),
+        );
     }
-    s.ui.print(&format!(
-        "environment {} ({})\n{}",
-        s.env,
-        aws.target(),
-        table(&rows)
-    ));
+    s.ui.print(&format!("environment {} ({})\n{}", s.env, aws.target(), table(&rows)));
     s.ui.document(&json!({"env": s.env, "stacks": docs}));
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

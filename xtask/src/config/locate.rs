@@ -17,9 +17,7 @@ impl LineIndex {
         let mut parser = Parser::new_from_str(text);
         // A syntax error is reported by the real parser; the index is best effort.
         let _ = parser.load(&mut indexer, false);
-        LineIndex {
-            lines: indexer.lines,
-        }
+        LineIndex { lines: indexer.lines }
     }
 
     /// The line of `path`, or of its nearest ancestor that is present.

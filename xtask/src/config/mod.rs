@@ -196,9 +196,7 @@ pub fn load(root: &Path, config_dir: &Path, env: &str) -> Result<Config, ConfigE
             file: rel(&env_path),
             line: None,
             key: String::new(),
-            message: format!(
-                "no such environment `{env}` (known: {known}); create the file to add one"
-            ),
+            message: format!("no such environment `{env}` (known: {known}); create the file to add one"),
         });
     }
     let base = Source::read(&base_path, rel(&base_path))?;
@@ -325,10 +323,7 @@ fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             .chars()
             .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
     {
-        return err(
-            "project",
-            "must be lowercase letters, digits and '-'".into(),
-        );
+        return err("project", "must be lowercase letters, digits and '-'".into());
     }
     if format!("{}-{env}-", c.project).len() > 30 {
         return err("project", "project and environment names are too long for AWS resource names (keep `<project>-<env>-` under 30 characters)".into());
@@ -349,24 +344,21 @@ fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
         if account.len() != 12 || !account.chars().all(|ch| ch.is_ascii_digit()) {
             return err(
                 "account_id",
-                format!(
-                    "`{account}` is not a 12-digit AWS account id (quote it so YAML keeps leading zeros)"
-                ),
+                format!("`{account}` is not a 12-digit AWS account id (quote it so YAML keeps leading zeros)"),
             );
         }
     }
     if let Some(endpoint) = &c.endpoint {
-        if endpoint != "local"
-            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
-        {
-            return err(
-                "endpoint",
-                format!("`{endpoint}` must be `local` or an http(s) URL"),
-            );
+        if endpoint != "local" && !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            return err("endpoint", format!("`{endpoint}` must be `local` or an http(s) URL"));
         }
     }
     if c.endpoint.is_none() && c.account_id.is_none() {
-        return err("account_id", "missing: an environment on real AWS needs the account guard (the 12-digit account id it deploys to)".into());
+        return err(
+            "account_id",
+            "missing: an environment on real AWS needs the account guard (the 12-digit account id it deploys to)"
+                .into(),
+        );
     }
     if c.deploy.timeout_minutes == 0 {
         return err("deploy.timeout_minutes", "must be at least 1".into());
@@ -374,10 +366,7 @@ fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
     let n = &c.network;
     let vpc = parse_cidr(&n.vpc_cidr).ok_or((
         "network.vpc_cidr".to_string(),
-        format!(
-            "`{}` is not an IPv4 CIDR block such as 10.20.0.0/16",
-            n.vpc_cidr
-        ),
+        format!("`{}` is not an IPv4 CIDR block such as 10.20.0.0/16", n.vpc_cidr),
     ))?;
     if !(16..=28).contains(&vpc.1) {
         return err(
@@ -426,13 +415,9 @@ fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
     subnets.push(("network.private_subnet_cidr".into(), &n.private_subnet_cidr));
     let mut parsed: Vec<(String, (u32, u8))> = Vec::new();
     for (key, cidr) in subnets {
-        let block =
-            parse_cidr(cidr).ok_or((key.clone(), format!("`{cidr}` is not an IPv4 CIDR block")))?;
+        let block = parse_cidr(cidr).ok_or((key.clone(), format!("`{cidr}` is not an IPv4 CIDR block")))?;
         if !within(block, vpc) {
-            return err(
-                &key,
-                format!("`{cidr}` is not inside the VPC block {}", n.vpc_cidr),
-            );
+            return err(&key, format!("`{cidr}` is not inside the VPC block {}", n.vpc_cidr));
         }
         if let Some((other, _)) = parsed.iter().find(|(_, b)| overlaps(*b, block)) {
             return err(&key, format!("`{cidr}` overlaps {other}"));
@@ -441,10 +426,7 @@ fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
     }
     let d = &c.database;
     if d.raw_documents_expire_days == 0 {
-        return err(
-            "database.raw_documents_expire_days",
-            "must be at least 1".into(),
-        );
+        return err("database.raw_documents_expire_days", "must be at least 1".into());
     }
     let q = &d.parse_queue;
     if !(1..=1000).contains(&q.max_receive_count) {
@@ -460,10 +442,7 @@ fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
         );
     }
     for (key, days) in [
-        (
-            "database.parse_queue.message_retention_days",
-            q.message_retention_days,
-        ),
+        ("database.parse_queue.message_retention_days", q.message_retention_days),
         (
             "database.parse_queue.dead_letter_retention_days",
             q.dead_letter_retention_days,
@@ -474,8 +453,7 @@ fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
         }
     }
     const RETENTION: [u32; 22] = [
-        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-        2922, 3288, 3653,
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
     ];
     if !RETENTION.contains(&c.logs.retention_days) {
         return err(
@@ -494,10 +472,7 @@ fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
     }
     for key in c.tags.keys() {
         if ["project", "environment", "layer"].contains(&key.as_str()) || key.starts_with("aws:") {
-            return err(
-                &format!("tags.{key}"),
-                "this tag is set by the deployer".into(),
-            );
+            return err(&format!("tags.{key}"), "this tag is set by the deployer".into());
         }
     }
     Ok(())
@@ -508,20 +483,12 @@ fn parse_cidr(s: &str) -> Option<(u32, u8)> {
     let bits: u8 = bits.parse().ok().filter(|b| *b <= 32)?;
     let ip: std::net::Ipv4Addr = ip.parse().ok()?;
     let ip = u32::from(ip);
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
-    };
+    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
     (ip & mask == ip).then_some((ip, bits))
 }
 
 fn within(inner: (u32, u8), outer: (u32, u8)) -> bool {
-    let mask = if outer.1 == 0 {
-        0
-    } else {
-        u32::MAX << (32 - outer.1)
-    };
+    let mask = if outer.1 == 0 { 0 } else { u32::MAX << (32 - outer.1) };
     inner.1 >= outer.1 && inner.0 & mask == outer.0
 }
 

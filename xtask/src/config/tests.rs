@@ -7,11 +7,7 @@ fn repo_config_dir() -> PathBuf {
 /// A temporary config dir holding the repository's base.yaml and the given env file.
 fn with_env(env_yaml: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        repo_config_dir().join("base.yaml"),
-        dir.path().join("base.yaml"),
-    )
-    .unwrap();
+    std::fs::copy(repo_config_dir().join("base.yaml"), dir.path().join("base.yaml")).unwrap();
     std::fs::write(dir.path().join("test.yaml"), env_yaml).unwrap();
     dir
 }
@@ -39,10 +35,7 @@ fn environment_overrides_base_key_by_key() {
     assert!(prod.deploy.approval);
     // Not mentioned in prod.yaml: comes from base.yaml.
     assert_eq!(prod.database.parse_queue.max_receive_count, 5);
-    assert_eq!(
-        prod.network.availability_zones,
-        ["ap-southeast-1a", "ap-southeast-1b"]
-    );
+    assert_eq!(prod.network.availability_zones, ["ap-southeast-1a", "ap-southeast-1b"]);
     let local = load(&dir, &dir, "local").unwrap();
     assert!(local.is_local());
     assert_eq!(local.deploy.method, DeployMethod::Direct);
@@ -51,9 +44,7 @@ fn environment_overrides_base_key_by_key() {
 
 #[test]
 fn unknown_key_names_file_line_and_path() {
-    let e = load_err(
-        "account_id: \"123456789012\"\nnetwork:\n  vpc_cidr: 10.20.0.0/16\n  vpc_cdir: 10.0.0.0/8\n",
-    );
+    let e = load_err("account_id: \"123456789012\"\nnetwork:\n  vpc_cidr: 10.20.0.0/16\n  vpc_cdir: 10.0.0.0/8\n");
     assert_eq!(e.file, PathBuf::from("test.yaml"));
     assert_eq!(e.line, Some(4));
     assert_eq!(e.key, "network.vpc_cdir");
@@ -94,11 +85,7 @@ fn error_in_base_file_points_at_base() {
     let e = load(dir.path(), dir.path(), "test").unwrap_err();
     assert_eq!(e.file, PathBuf::from("base.yaml"));
     assert_eq!(e.key, "database.parse_queue.max_receive_count");
-    let expected = base
-        .lines()
-        .position(|l| l.contains("max_receive_count"))
-        .unwrap()
-        + 1;
+    let expected = base.lines().position(|l| l.contains("max_receive_count")).unwrap() + 1;
     assert_eq!(e.line, Some(expected));
 }
 
@@ -133,21 +120,13 @@ fn yaml_syntax_error_names_line() {
 fn semantic_checks_name_the_key() {
     let e = load_err("account_id: \"12345\"\n");
     assert_eq!((e.line, e.key.as_str()), (Some(1), "account_id"));
-    let e =
-        load_err("account_id: \"123456789012\"\nnetwork:\n  private_subnet_cidr: 192.168.0.0/24\n");
-    assert_eq!(
-        (e.line, e.key.as_str()),
-        (Some(3), "network.private_subnet_cidr")
-    );
+    let e = load_err("account_id: \"123456789012\"\nnetwork:\n  private_subnet_cidr: 192.168.0.0/24\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "network.private_subnet_cidr"));
     assert!(e.message.contains("not inside the VPC"), "{e}");
-    let e = load_err(
-        "account_id: \"123456789012\"\nnetwork:\n  public_subnet_cidrs: [10.20.0.0/24, 10.20.0.0/25]\n",
-    );
+    let e = load_err("account_id: \"123456789012\"\nnetwork:\n  public_subnet_cidrs: [10.20.0.0/24, 10.20.0.0/25]\n");
     assert_eq!(e.key, "network.public_subnet_cidrs[1]");
     assert!(e.message.contains("overlaps"), "{e}");
-    let e = load_err(
-        "account_id: \"123456789012\"\nnetwork:\n  availability_zones: [us-east-1a, us-east-1b]\n",
-    );
+    let e = load_err("account_id: \"123456789012\"\nnetwork:\n  availability_zones: [us-east-1a, us-east-1b]\n");
     assert_eq!(e.key, "network.availability_zones[0]");
     let e = load_err("account_id: \"123456789012\"\nlogs:\n  retention_days: 10\n");
     assert_eq!((e.line, e.key.as_str()), (Some(3), "logs.retention_days"));
@@ -164,10 +143,7 @@ fn semantic_checks_name_the_key() {
 fn unknown_environment_lists_the_known_ones() {
     let dir = repo_config_dir();
     let e = load(&dir, &dir, "qa").unwrap_err();
-    assert!(
-        e.message.contains("known: dev, local, prod, staging"),
-        "{e}"
-    );
+    assert!(e.message.contains("known: dev, local, prod, staging"), "{e}");
     let e = load(&dir, &dir, "Prod!").unwrap_err();
     assert!(e.message.contains("not a valid environment name"), "{e}");
 }
