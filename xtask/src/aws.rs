@@ -126,14 +126,10 @@ where
                         .bytes()
                         .map(|b| String::from_utf8_lossy(b).to_string())
                         .unwrap_or_default();
-                    let last = body
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('<'));
                     format!(
                         "HTTP {} without an AWS error: {}",
                         raw.status().as_u16(),
-                        last.unwrap_or(body.trim()).trim()
+                        strip_tags(&body)
                     )
                 }
             }
@@ -159,4 +155,39 @@ where
     E: ProvideErrorMetadata,
 {
     e.as_service_error().and_then(|s| s.code()).map(str::to_string)
+}
+
+/// Text of an HTML error page, on one line.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let text = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > 300 {
+        text.chars().take(300).collect::<String>() + "…"
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn html_error_pages_become_one_line() {
+        let page = "<!doctype html>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error.</p>\n";
+        assert_eq!(
+            super::strip_tags(page),
+            "500 Internal Server Error Internal Server Error The server encountered an internal error."
+        );
+    }
 }
