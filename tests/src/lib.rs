@@ -1,1 +1,187 @@
+//! Test harness for the end-to-end tests: a real moto server on a free 127.0.0.1 port (stopped
+//! by its PID when the test ends), a throw-away copy of the project to edit, the deployer run
+//! in-process with its output captured, and AWS SDK clients pointed at the emulator so the
+//! tests check what exists through the AWS APIs, not through the deployer's own state.
 
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use clap::Parser;
+use xtask::cli::Cli;
+use xtask::ui::Ui;
+
+/// The repository this test was built from.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// A moto server of this test's own.
+pub struct Moto {
+    pub url: String,
+    pub port: u16,
+    child: Child,
+    _log_dir: tempfile::TempDir,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let log_dir = tempfile::tempdir().expect("tempdir");
+        let ui = Ui::new(xtask::ui::Format::Text);
+        let moto = xtask::local::moto_command(&repo_root(), &ui).expect("moto_server (pip install 'moto[server]')");
+        let (child, port) = xtask::local::spawn(&moto, &log_dir.path().join("moto.log"), false).expect("moto starts");
+        Moto {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            child,
+            _log_dir: log_dir,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// An SDK config for checking the emulator's state.
+    pub fn sdk(&self) -> SdkConfig {
+        runtime().block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new("ap-southeast-1"))
+                .endpoint_url(&self.url)
+                .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
+                .http_client(
+                    aws_smithy_http_client::Builder::new()
+                        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                        ))
+                        .build_https(),
+                )
+                .load(),
+        )
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        xtask::local::terminate(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+/// A single-threaded runtime for the checks (the deployer runs its own).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A copy of the project's config, stacks and templates that a test may change.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn copy() -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for sub in ["config", "stacks", "templates"] {
+            copy_dir(&repo_root().join(sub), &dir.path().join(sub));
+        }
+        Project { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root().join(rel)).expect("read project file")
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.root().join(rel), text).expect("write project file");
+    }
+
+    /// Appends YAML to an environment's config file.
+    pub fn append_config(&self, env: &str, yaml: &str) {
+        let rel = format!("config/{env}.yaml");
+        let text = self.read(&rel) + "\n" + yaml;
+        self.write(&rel, &text);
+    }
+
+    /// Runs `cargo xtask ARGS` against `moto`, output captured.
+    pub fn xtask(&self, moto: &Moto, args: &[&str]) -> Run {
+        let mut argv: Vec<String> = vec!["cargo xtask".into(), "--root".into(), self.root().display().to_string()];
+        argv.extend(["--endpoint-url".to_string(), moto.url.clone()]);
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("bad arguments {argv:?}: {e}"));
+        let buffer = Arc::new(Mutex::new(String::new()));
+        let ui = Ui::captured(cli.output, buffer.clone());
+        let code = xtask::cli::run(cli, ui);
+        let output = buffer.lock().map(|b| b.clone()).unwrap_or_default();
+        Run {
+            code,
+            output,
+            args: args.join(" "),
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// What one deployer command did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: u8,
+    pub output: String,
+    pub args: String,
+}
+
+impl Run {
+    /// Panics with the whole output unless the exit code is `code`.
+    pub fn expect_code(&self, code: u8) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "`{}` exited {} (wanted {code}); output:\n{}",
+            self.args, self.code, self.output
+        );
+        self
+    }
+
+    pub fn ok(&self) -> &Run {
+        self.expect_code(0)
+    }
+
+    pub fn contains(&self, needle: &str) -> &Run {
+        assert!(
+            self.output.contains(needle),
+            "`{}`: no `{needle}` in output:\n{}",
+            self.args,
+            self.output
+        );
+        self
+    }
+
+    /// JSON lines of `--output json` (non-JSON lines are skipped).
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.output
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}

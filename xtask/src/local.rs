@@ -74,7 +74,7 @@ fn on_path(cmd: &str) -> Option<PathBuf> {
 }
 
 /// `moto_server` from PATH, else from a virtualenv under `target/` (created on first use).
-fn moto_command(root: &Path, ui: &Ui) -> Result<PathBuf> {
+pub fn moto_command(root: &Path, ui: &Ui) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("MCFPIPE_MOTO_SERVER") {
         return Ok(PathBuf::from(p));
     }
@@ -129,37 +129,8 @@ pub fn ensure(root: &Path, ui: &Ui) -> Result<Emulator> {
     let moto = moto_command(root, ui)?;
     let dir = state_dir(root);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let port = free_port()?;
     let log_path = dir.join("moto.log");
-    let log = std::fs::File::create(&log_path)?;
-    let mut child = Command::new(&moto)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        // Its own process group: a Ctrl-C of this command does not stop the emulator.
-        .process_group(0)
-        .spawn()
-        .with_context(|| format!("cannot start {}", moto.display()))?;
-    let started = Instant::now();
-    while !answers(port) {
-        if let Ok(Some(status)) = child.try_wait() {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            bail!(
-                "the local emulator exited ({status}) before answering; its log ({}):\n{}",
-                log_path.display(),
-                tail(&log, 20)
-            );
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            bail!(
-                "the local emulator did not answer on port {port} within 60 s; see {}",
-                log_path.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (child, port) = spawn(&moto, &log_path, true)?;
     let emu = Emulator {
         pid: child.id(),
         port,
@@ -175,6 +146,45 @@ pub fn ensure(root: &Path, ui: &Ui) -> Result<Emulator> {
         log_path.display()
     ));
     Ok(emu)
+}
+
+/// Starts `moto` on a free 127.0.0.1 port and waits until it answers. `detach` puts it in a
+/// process group of its own, so that a Ctrl-C of the command that started it does not stop it.
+pub fn spawn(moto: &Path, log_path: &Path, detach: bool) -> Result<(std::process::Child, u16)> {
+    let port = free_port()?;
+    let log = std::fs::File::create(log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
+    let mut cmd = Command::new(moto);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    if detach {
+        cmd.process_group(0);
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", moto.display()))?;
+    let started = Instant::now();
+    while !answers(port) {
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(log_path).unwrap_or_default();
+            bail!(
+                "the local emulator exited ({status}) before answering; its log ({}):\n{}",
+                log_path.display(),
+                tail(&log, 20)
+            );
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "the local emulator did not answer on port {port} within 60 s; see {}",
+                log_path.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok((child, port))
 }
 
 /// Stops the recorded emulator by its PID. `Ok(None)` when none was running.

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-/// Where a CloudFormation parameter's value comes from.
+/// Where a CloudFormation parameter's value comes from. Written in a manifest as a mapping
+/// with exactly one key: `{config: logs.retention_days}`, `{stack_output: networking.VpcId}`
+/// or `{value: 42}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[serde(try_from = "ParamSpec")]
 pub enum ParamSource {
     /// A dotted key path into the environment's config: `logs.retention_days`.
     Config(String),
@@ -17,6 +19,26 @@ pub enum ParamSource {
     StackOutput(String),
     /// A literal.
     Value(serde_json::Value),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamSpec {
+    config: Option<String>,
+    stack_output: Option<String>,
+    value: Option<serde_json::Value>,
+}
+
+impl TryFrom<ParamSpec> for ParamSource {
+    type Error = String;
+    fn try_from(spec: ParamSpec) -> Result<Self, String> {
+        match (spec.config, spec.stack_output, spec.value) {
+            (Some(c), None, None) => Ok(ParamSource::Config(c)),
+            (None, Some(o), None) => Ok(ParamSource::StackOutput(o)),
+            (None, None, Some(v)) => Ok(ParamSource::Value(v)),
+            _ => Err("a parameter takes exactly one of `config`, `stack_output` or `value`".into()),
+        }
+    }
 }
 
 impl ParamSource {
@@ -83,13 +105,16 @@ pub fn load_all(dir: &Path) -> Result<Vec<Stack>> {
             .unwrap_or_default()
             .to_string();
         let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        let manifest: Manifest = serde_path_to_error::deserialize(serde_norway::Deserializer::from_str(&text))
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                let line = inner.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
-                anyhow::anyhow!("{}{line}: key `{path}`: {inner}", file.display())
-            })?;
+        let manifest: Manifest = serde_norway::from_str(&text).map_err(|e| {
+            // The message carries the key path; the location goes up front, as in config errors.
+            let line = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
+            let msg = e.to_string();
+            let msg = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(m, _)| m)
+                .to_string();
+            anyhow::anyhow!("{}{line}: {msg}", file.display())
+        })?;
         stacks.push(Stack { name, file, manifest });
     }
     stacks.sort_by(|a, b| a.name.cmp(&b.name));
@@ -307,6 +332,28 @@ mod tests {
             .insert("P".into(), ParamSource::StackOutput("nodot".into()));
         let err = Plan::new(vec![bad]).unwrap_err().to_string();
         assert!(err.contains("must read `<stack>.<Output>`"), "{err}");
+    }
+
+    #[test]
+    fn manifest_parameters_take_exactly_one_source() {
+        let m: Manifest = serde_norway::from_str(
+            "layer: compute\ntemplate: c.j2\nparameters:\n  A: {config: logs.retention_days}\n  B: {stack_output: networking.VpcId}\n  C: {value: 3}\n",
+        )
+        .unwrap();
+        assert_eq!(m.parameters["A"], ParamSource::Config("logs.retention_days".into()));
+        assert_eq!(m.parameters["B"].output_ref(), Some(("networking", "VpcId")));
+        assert_eq!(m.parameters["C"], ParamSource::Value(serde_json::json!(3)));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("c.yaml"),
+            "layer: compute\ntemplate: c.j2\nparameters:\n  A: {config: x, value: 1}\n",
+        )
+        .unwrap();
+        let e = load_all(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.ends_with("c.yaml:4: parameters: a parameter takes exactly one of `config`, `stack_output` or `value`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! All terminal output. Text mode: progress on stderr (coloured on a terminal), results on
-//! stdout. JSON mode: JSON lines on stdout, one object per event, the result last.
+//! stdout. JSON mode: JSON lines on stdout, one object per event (`"event": "step"`,
+//! `"resource"`, `"change"`, `"stack"`, `"warning"`, `"error"` ...), and always last the
+//! command's result (`"event": "result"`), so a pipeline reads the last line.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -203,14 +205,9 @@ impl Ui {
         }
     }
 
-    /// The command's one JSON document (JSON mode).
+    /// The command's result (JSON mode): the last JSON line, `"event": "result"`.
     pub fn document(&self, doc: &Value) {
-        if self.json() {
-            self.write(
-                false,
-                &format!("{}\n", serde_json::to_string_pretty(doc).unwrap_or_default()),
-            );
-        }
+        self.emit("result", doc.clone());
     }
 
     /// Asks yes/no on a terminal. Without one, answers `no` and says how to proceed: the
