@@ -115,8 +115,20 @@ impl Project {
 
     /// Runs `cargo xtask ARGS` against `moto`, output captured.
     pub fn xtask(&self, moto: &Moto, args: &[&str]) -> Run {
+        self.run(Some(moto), args)
+    }
+
+    /// Runs `cargo xtask ARGS` with the endpoint the config names (`local`: the embedded
+    /// emulator, started by the deployer itself), output captured.
+    pub fn xtask_own_endpoint(&self, args: &[&str]) -> Run {
+        self.run(None, args)
+    }
+
+    fn run(&self, moto: Option<&Moto>, args: &[&str]) -> Run {
         let mut argv: Vec<String> = vec!["cargo xtask".into(), "--root".into(), self.root().display().to_string()];
-        argv.extend(["--endpoint-url".to_string(), moto.url.clone()]);
+        if let Some(moto) = moto {
+            argv.extend(["--endpoint-url".to_string(), moto.url.clone()]);
+        }
         argv.extend(args.iter().map(|a| a.to_string()));
         let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("bad arguments {argv:?}: {e}"));
         let buffer = Arc::new(Mutex::new(String::new()));
