@@ -139,6 +139,15 @@ Environments with deploy.approval ask before executing; without a terminal they 
         #[command(subcommand)]
         action: LocalAction,
     },
+    /// Benchmark: our `deploy all` against `aws cloudformation deploy` on the same emulator.
+    Bench {
+        /// Runs of each measurement (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Also write the table into docs/benchmarks.md.
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone, Copy)]
@@ -224,5 +233,6 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             .await
         }
         Command::Local { action } => commands::local::run(&project, &ui, action),
+        Command::Bench { runs, write } => commands::bench::run(&project, &ui, runs, write),
     }
 }

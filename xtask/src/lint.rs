@@ -226,13 +226,11 @@ pub fn check(r: &Rendered, config: &Config, env: &str, manifest_params: &BTreeSe
                     );
                 }
             }
-            "AWS::SQS::Queue" => {
-                if !has_tls_only_policy(resources, id, "AWS::SQS::QueuePolicy", "Queues") {
-                    find(
-                        Some(id),
-                        "no queue policy denying requests without TLS (aws:SecureTransport false)".into(),
-                    );
-                }
+            "AWS::SQS::Queue" if !has_tls_only_policy(resources, id, "AWS::SQS::QueuePolicy", "Queues") => {
+                find(
+                    Some(id),
+                    "no queue policy denying requests without TLS (aws:SecureTransport false)".into(),
+                );
             }
             "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
                 let text = props.to_string();

@@ -123,7 +123,7 @@ impl Ui {
     pub fn info(&self, message: &str) {
         match self.format {
             Format::Json => self.emit("info", json!({"message": message})),
-            Format::Text => self.line(&format!("{message}")),
+            Format::Text => self.line(message),
         }
     }
 

@@ -1,5 +1,6 @@
 //! One module per verb, each with one `run`: the user-facing flow of that command.
 
+pub mod bench;
 pub mod deploy;
 pub mod diff;
 pub mod lint;
