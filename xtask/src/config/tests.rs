@@ -1,3 +1,4 @@
+use super::validate::{overlaps, parse_cidr, within};
 use super::*;
 
 fn repo_config_dir() -> PathBuf {

@@ -1,0 +1,186 @@
+//! Checks of the merged config that types alone cannot express: names, CIDR arithmetic,
+//! AWS limits. Each failure names the key path; the loader finds its file and line.
+
+use super::Config;
+
+/// Checks that types alone cannot express.
+pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
+    let err = |k: &str, m: String| Err((k.to_string(), m));
+    if c.project.is_empty()
+        || !c
+            .project
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+    {
+        return err("project", "must be lowercase letters, digits and '-'".into());
+    }
+    if format!("{}-{env}-", c.project).len() > 30 {
+        return err("project", "project and environment names are too long for AWS resource names (keep `<project>-<env>-` under 30 characters)".into());
+    }
+    if let Some(region) = &c.region {
+        if !region.contains('-')
+            || !region
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        {
+            return err(
+                "region",
+                format!("`{region}` is not an AWS region name such as ap-southeast-1"),
+            );
+        }
+    }
+    if let Some(account) = &c.account_id {
+        if account.len() != 12 || !account.chars().all(|ch| ch.is_ascii_digit()) {
+            return err(
+                "account_id",
+                format!("`{account}` is not a 12-digit AWS account id (quote it so YAML keeps leading zeros)"),
+            );
+        }
+    }
+    if let Some(endpoint) = &c.endpoint {
+        if endpoint != "local" && !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            return err("endpoint", format!("`{endpoint}` must be `local` or an http(s) URL"));
+        }
+    }
+    if c.endpoint.is_none() && c.account_id.is_none() {
+        return err(
+            "account_id",
+            "missing: an environment on real AWS needs the account guard (the 12-digit account id it deploys to)"
+                .into(),
+        );
+    }
+    if c.deploy.timeout_minutes == 0 {
+        return err("deploy.timeout_minutes", "must be at least 1".into());
+    }
+    let n = &c.network;
+    let vpc = parse_cidr(&n.vpc_cidr).ok_or((
+        "network.vpc_cidr".to_string(),
+        format!("`{}` is not an IPv4 CIDR block such as 10.20.0.0/16", n.vpc_cidr),
+    ))?;
+    if !(16..=28).contains(&vpc.1) {
+        return err(
+            "network.vpc_cidr",
+            format!("a VPC block must be between /16 and /28, not /{}", vpc.1),
+        );
+    }
+    if n.availability_zones.len() != 2 {
+        return err(
+            "network.availability_zones",
+            format!(
+                "needs exactly 2 availability zones, found {}",
+                n.availability_zones.len()
+            ),
+        );
+    }
+    if n.availability_zones[0] == n.availability_zones[1] {
+        return err(
+            "network.availability_zones[1]",
+            "the two availability zones must differ".into(),
+        );
+    }
+    if let Some(region) = &c.region {
+        for (i, az) in n.availability_zones.iter().enumerate() {
+            if !az.starts_with(region.as_str()) {
+                return err(
+                    &format!("network.availability_zones[{i}]"),
+                    format!("`{az}` is not in region {region}"),
+                );
+            }
+        }
+    }
+    if n.public_subnet_cidrs.len() != 2 {
+        return err(
+            "network.public_subnet_cidrs",
+            format!(
+                "needs one block per availability zone (2), found {}",
+                n.public_subnet_cidrs.len()
+            ),
+        );
+    }
+    let mut subnets = Vec::new();
+    for (i, cidr) in n.public_subnet_cidrs.iter().enumerate() {
+        subnets.push((format!("network.public_subnet_cidrs[{i}]"), cidr));
+    }
+    subnets.push(("network.private_subnet_cidr".into(), &n.private_subnet_cidr));
+    let mut parsed: Vec<(String, (u32, u8))> = Vec::new();
+    for (key, cidr) in subnets {
+        let block = parse_cidr(cidr).ok_or((key.clone(), format!("`{cidr}` is not an IPv4 CIDR block")))?;
+        if !within(block, vpc) {
+            return err(&key, format!("`{cidr}` is not inside the VPC block {}", n.vpc_cidr));
+        }
+        if let Some((other, _)) = parsed.iter().find(|(_, b)| overlaps(*b, block)) {
+            return err(&key, format!("`{cidr}` overlaps {other}"));
+        }
+        parsed.push((key, block));
+    }
+    let d = &c.database;
+    if d.raw_documents_expire_days == 0 {
+        return err("database.raw_documents_expire_days", "must be at least 1".into());
+    }
+    let q = &d.parse_queue;
+    if !(1..=1000).contains(&q.max_receive_count) {
+        return err(
+            "database.parse_queue.max_receive_count",
+            "must be between 1 and 1000".into(),
+        );
+    }
+    if q.visibility_timeout_seconds > 43_200 {
+        return err(
+            "database.parse_queue.visibility_timeout_seconds",
+            "must be at most 43200 (12 hours)".into(),
+        );
+    }
+    for (key, days) in [
+        ("database.parse_queue.message_retention_days", q.message_retention_days),
+        (
+            "database.parse_queue.dead_letter_retention_days",
+            q.dead_letter_retention_days,
+        ),
+    ] {
+        if !(1..=14).contains(&days) {
+            return err(key, format!("SQS keeps messages 1 to 14 days, not {days}"));
+        }
+    }
+    const RETENTION: [u32; 22] = [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    ];
+    if !RETENTION.contains(&c.logs.retention_days) {
+        return err(
+            "logs.retention_days",
+            format!(
+                "CloudWatch Logs accepts one of {RETENTION:?}, not {}",
+                c.logs.retention_days
+            ),
+        );
+    }
+    if c.deploy.protected && !d.retain_data {
+        return err(
+            "database.retain_data",
+            "a protected environment must retain its data (set retain_data: true)".into(),
+        );
+    }
+    for key in c.tags.keys() {
+        if ["project", "environment", "layer"].contains(&key.as_str()) || key.starts_with("aws:") {
+            return err(&format!("tags.{key}"), "this tag is set by the deployer".into());
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn parse_cidr(s: &str) -> Option<(u32, u8)> {
+    let (ip, bits) = s.split_once('/')?;
+    let bits: u8 = bits.parse().ok().filter(|b| *b <= 32)?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let ip = u32::from(ip);
+    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    (ip & mask == ip).then_some((ip, bits))
+}
+
+pub(super) fn within(inner: (u32, u8), outer: (u32, u8)) -> bool {
+    let mask = if outer.1 == 0 { 0 } else { u32::MAX << (32 - outer.1) };
+    inner.1 >= outer.1 && inner.0 & mask == outer.0
+}
+
+pub(super) fn overlaps(a: (u32, u8), b: (u32, u8)) -> bool {
+    within(a, b) || within(b, a)
+}
