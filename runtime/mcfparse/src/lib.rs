@@ -1,0 +1,76 @@
+//! `mcfparse`: MCF documents → [`mcfcore::Post`]s. Pure functions over bytes: no AWS, no I/O.
+//!
+//! Three documents are understood, and [`parse_document`] tells them apart:
+//! - a search item of `POST /v2/search` ([`parse_search_item`]; whole responses with
+//!   [`parse_search_response`]),
+//! - a job detail of `GET /v2/jobs/{uuid}` ([`parse_job_detail`]),
+//! - a rendered job page, HTML ([`parse_job_page`]).
+//!
+//! Every failure is a [`ParseError`] naming the document kind and the field; nothing here
+//! panics on any input (the property tests feed it arbitrary and mangled bytes). The Lambda
+//! shell that reads S3 and writes DynamoDB lives elsewhere and calls these functions.
+
+mod api;
+mod error;
+mod html_text;
+mod ids;
+mod json;
+mod page;
+mod search;
+
+use mcfcore::{Post, Source};
+use serde_json::Value;
+
+pub use error::ParseError;
+pub use ids::uuid_from_job_post_id;
+pub use page::parse_job_page;
+pub use search::{RejectedItem, SearchPage, parse_search_item, parse_search_item_value, parse_search_response};
+
+/// Parses a `GET /v2/jobs/{uuid}` response.
+pub fn parse_job_detail(bytes: &[u8]) -> Result<Post, ParseError> {
+    let value = parse_json(bytes, "job detail")?;
+    api::post_from_value(&value, Source::JobDetail, "job detail", "")
+}
+
+/// Parses a single raw document whatever it is: JSON objects are a job detail when they carry
+/// detail-only keys (`_links`, `description`, `sourceCode`, `numberOfVacancies`), a search
+/// item otherwise; documents starting with `<` are job pages. A whole search response is
+/// refused here because it holds many posts: use [`parse_search_response`].
+pub fn parse_document(bytes: &[u8]) -> Result<Post, ParseError> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    match start.map(|i| body[i]) {
+        None => Err(ParseError::Unrecognised {
+            reason: "the document is empty".into(),
+        }),
+        Some(b'<') => parse_job_page(&String::from_utf8_lossy(body)),
+        Some(b'{') => {
+            let value = parse_json(body, "MCF JSON document")?;
+            if let Some(results) = value.get("results") {
+                let count = results.as_array().map_or(0, Vec::len);
+                return Err(ParseError::Unrecognised {
+                    reason: format!("this is a search response with {count} results, not one post"),
+                });
+            }
+            const DETAIL_KEYS: [&str; 4] = ["_links", "description", "sourceCode", "numberOfVacancies"];
+            if DETAIL_KEYS.iter().any(|k| value.get(k).is_some()) {
+                api::post_from_value(&value, Source::JobDetail, "job detail", "")
+            } else {
+                api::post_from_value(&value, Source::SearchItem, "search item", "")
+            }
+        }
+        Some(_) => {
+            let head = String::from_utf8_lossy(&body[..body.len().min(24)]).into_owned();
+            Err(ParseError::Unrecognised {
+                reason: format!("neither JSON nor HTML: it starts with {head:?}"),
+            })
+        }
+    }
+}
+
+fn parse_json(bytes: &[u8], document: &'static str) -> Result<Value, ParseError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Empty { document });
+    }
+    serde_json::from_slice(bytes).map_err(|err| ParseError::json(document, &err))
+}
