@@ -6,6 +6,7 @@
 //! HTTP and no parsing of MCF documents: `mcfparse` turns documents into posts, the Lambda and
 //! container shells move them around.
 
+pub mod layout;
 mod merge;
 mod post;
 mod profile;

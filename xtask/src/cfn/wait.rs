@@ -16,6 +16,8 @@ impl Cfn<'_> {
         let started = Instant::now();
         let mut seen: HashSet<String> = HashSet::new();
         let mut shown: Vec<StackEvent> = Vec::new();
+        // Long silences (a CloudFront or RDS resource takes many minutes) get a heartbeat.
+        let mut last_news = Instant::now();
         loop {
             // New events, oldest first.
             if let Ok(res) = self.client.describe_stack_events().stack_name(id_or_name).send().await {
@@ -26,6 +28,9 @@ impl Cfn<'_> {
                         break;
                     }
                     fresh.push(ev.clone());
+                }
+                if !fresh.is_empty() {
+                    last_news = Instant::now();
                 }
                 for ev in fresh.into_iter().rev() {
                     seen.insert(ev.event_id().unwrap_or_default().to_string());
@@ -58,10 +63,19 @@ impl Cfn<'_> {
                     self.timeout.as_secs() / 60
                 );
             }
+            if last_news.elapsed() >= HEARTBEAT {
+                self.ui.step(
+                    display,
+                    &format!("still {} after {} s, waiting for CloudFormation", status.status, started.elapsed().as_secs()),
+                );
+                last_news = Instant::now();
+            }
             tokio::time::sleep(self.poll).await;
         }
     }
 }
+
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn s_in_progress(status: &str) -> bool {
     status.ends_with("_IN_PROGRESS")
