@@ -94,6 +94,29 @@ impl Project {
         Project { dir }
     }
 
+    /// A copy holding only the named stacks: the data layers exercise the deployer's mechanics
+    /// without building runtime artifacts.
+    pub fn with_stacks(names: &[&str]) -> Project {
+        let p = Project::copy();
+        for entry in std::fs::read_dir(p.root().join("stacks")).expect("stacks") {
+            let path = entry.expect("entry").path();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if !names.contains(&stem.as_str()) {
+                std::fs::remove_file(&path).expect("remove manifest");
+            }
+        }
+        p
+    }
+
+    /// networking + database.
+    pub fn data_layers() -> Project {
+        Project::with_stacks(&["networking", "database"])
+    }
+
     pub fn root(&self) -> &Path {
         self.dir.path()
     }

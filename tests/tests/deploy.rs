@@ -1,4 +1,6 @@
-//! `deploy`, `diff`, `status`, `outputs` and `teardown` against a real moto server.
+//! `deploy`, `diff`, `status`, `outputs` and `teardown` against a real moto server, on the
+//! networking and database layers (the compute layer, which needs built artifacts, has its
+//! own end-to-end test).
 //!
 //! What moto cannot do (docs/LOCAL.md): per-resource stack events and `*_FAILED` resource
 //! states (it creates synchronously or answers an error), route-table deletion (the networking
@@ -38,7 +40,7 @@ fn stack_writes(moto: &Moto) -> Vec<(usize, Option<String>)> {
 #[test]
 fn deploy_all_builds_what_the_config_says_then_no_op_then_update_then_teardown() {
     let moto = Moto::start();
-    let p = Project::copy();
+    let p = Project::data_layers();
 
     p.xtask(&moto, &["diff", "all", "--env", "local", "--exit-code"])
         .expect_code(2)
@@ -361,7 +363,7 @@ fn deploy_all_builds_what_the_config_says_then_no_op_then_update_then_teardown()
 #[test]
 fn a_template_cloudformation_rejects_names_stack_resource_and_reason() {
     let moto = Moto::start();
-    let p = Project::copy();
+    let p = Project::data_layers();
     // A reference CloudFormation refuses ("Unresolved resource dependencies" on AWS). Our own
     // lint would catch it first; deploy sends what it is given.
     let t = p.read("templates/database.yaml.j2");
@@ -392,7 +394,7 @@ fn a_template_cloudformation_rejects_names_stack_resource_and_reason() {
 #[test]
 fn json_output_is_machine_readable() {
     let moto = Moto::start();
-    let p = Project::copy();
+    let p = Project::data_layers();
     let run = p.xtask(&moto, &["--output", "json", "deploy", "networking", "--env", "local"]);
     run.ok();
     let lines = run.json_lines();
@@ -443,7 +445,7 @@ fn json_output_is_machine_readable() {
 #[test]
 fn deploying_a_layer_whose_upstream_is_missing_says_what_to_deploy_first() {
     let moto = Moto::start();
-    let p = Project::copy();
+    let p = Project::data_layers();
     // A stack that reads networking's outputs as parameters (as compute will).
     p.write(
         "stacks/consumer.yaml",
@@ -472,7 +474,7 @@ fn deploying_a_layer_whose_upstream_is_missing_says_what_to_deploy_first() {
 #[test]
 fn the_account_guard_refuses_other_accounts() {
     let moto = Moto::start();
-    let p = Project::copy();
+    let p = Project::data_layers();
     let dev = p
         .read("config/dev.yaml")
         .replace("account_id: \"123456789012\"", "account_id: \"111111111111\"");
@@ -486,7 +488,7 @@ fn the_account_guard_refuses_other_accounts() {
 #[test]
 fn a_protected_environment_is_torn_down_only_with_force_and_keeps_its_data() {
     let moto = Moto::start();
-    let p = Project::copy();
+    let p = Project::data_layers();
     // moto answers UpdateTerminationProtection with HTTP 500: leave it off here. The rest of
     // prod's settings (approval, protected, Retain) stand.
     let prod = p

@@ -19,7 +19,7 @@ fn pid_alive(pid: u32) -> bool {
 
 #[test]
 fn the_deployer_starts_reuses_and_stops_its_own_emulator() {
-    let p = Project::copy();
+    let p = Project::data_layers();
     let _guard = StopOnDrop(&p);
     p.xtask_own_endpoint(&["local", "status"]).ok().contains("not running");
 
@@ -53,7 +53,7 @@ fn the_deployer_starts_reuses_and_stops_its_own_emulator() {
 
 #[test]
 fn a_local_only_environment_is_never_sent_to_another_endpoint() {
-    let p = Project::copy();
+    let p = Project::data_layers();
     // An endpoint outside 127.0.0.1 for the local environment is refused before any request.
     let remote = "https://cloudformation.ap-southeast-1.amazonaws.com";
     let cli = [
@@ -80,7 +80,7 @@ fn a_local_only_environment_is_never_sent_to_another_endpoint() {
 #[test]
 fn no_execute_leaves_a_change_set_and_a_later_deploy_recovers_the_stack() {
     let moto = Moto::start();
-    let p = Project::copy();
+    let p = Project::data_layers();
     p.xtask(&moto, &["deploy", "networking", "--env", "local", "--no-execute"])
         .ok()
         .contains("change set left for review: ")

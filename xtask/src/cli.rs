@@ -102,6 +102,18 @@ Environments with deploy.approval ask before executing; without a terminal they 
         /// Create the change sets and leave them for review instead of executing them.
         #[arg(long)]
         no_execute: bool,
+        /// Do not build: deploy the artifacts the last build recorded for this environment.
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Build and publish runtime components: Lambda zips to the artifact bucket (by SHA-256),
+    /// images to the registry (by digest). Creates the artifacts stack first if it is missing.
+    Build {
+        /// A component (`mcfparse`, `mcfscrape`) or `all`.
+        #[arg(default_value = "all")]
+        component: String,
+        #[command(flatten)]
+        env: EnvArg,
     },
     /// Every stack: its state, last change, and whether it differs from what the files render.
     Status {
@@ -215,7 +227,16 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             env,
             yes,
             no_execute,
-        } => commands::deploy::run(&open(&env, ui)?, &target, commands::deploy::Options { yes, no_execute }).await,
+            no_build,
+        } => {
+            let opts = commands::deploy::Options {
+                yes,
+                no_execute,
+                no_build,
+            };
+            commands::deploy::run(&open(&env, ui)?, &target, opts).await
+        }
+        Command::Build { component, env } => commands::build::run(&open(&env, ui)?, &component).await,
         Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
         Command::Outputs { target, env, out } => commands::outputs::run(&open(&env, ui)?, &target, out).await,
         Command::Teardown {

@@ -2,6 +2,7 @@
 //! plan → AWS calls → events shown to the user. `cli` parses flags and dispatches to one
 //! module per verb under `commands`; everything else is a library those verbs share.
 
+pub mod artifacts;
 pub mod aws;
 pub mod cfn;
 pub mod cli;

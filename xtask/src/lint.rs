@@ -51,6 +51,7 @@ const NAME_PROPERTIES: &[&str] = &[
     "StateMachineName",
     "Family",
 ];
+const LOG_PATHS: &[&str] = &["/aws/lambda/", "/ecs/"];
 const DATA_STORES: &[&str] = &["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue"];
 
 pub fn check(r: &Rendered, config: &Config, env: &str, manifest_params: &BTreeSet<String>) -> Vec<Finding> {
@@ -129,6 +130,8 @@ pub fn check(r: &Rendered, config: &Config, env: &str, manifest_params: &BTreeSe
         for key in NAME_PROPERTIES {
             let Some(v) = props.get(*key) else { continue };
             let text = v.as_str().or_else(|| v.get("Fn::Sub").and_then(Value::as_str));
+            // Lambda and ECS log groups live under paths those services impose.
+            let text = text.map(|t| LOG_PATHS.iter().fold(t, |t, p| t.strip_prefix(p).unwrap_or(t)));
             match text {
                 Some(name) if !name.starts_with(&prefix) => find(
                     Some(id),

@@ -208,10 +208,10 @@ pub fn stop(root: &Path) -> Result<Option<Emulator>> {
 pub fn terminate(pid: u32) {
     let _ = Command::new("kill").arg(pid.to_string()).stderr(Stdio::null()).status();
     let t = Instant::now();
-    while alive(pid) && t.elapsed() < Duration::from_secs(5) {
+    while pid_alive(pid) && t.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    if alive(pid) {
+    if pid_alive(pid) {
         let _ = Command::new("kill")
             .args(["-9", &pid.to_string()])
             .stderr(Stdio::null())
@@ -241,4 +241,92 @@ pub fn now_rfc3339() -> String {
     aws_smithy_types::DateTime::from_secs(secs as i64)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
+}
+
+/// The local container registry (`docker-registry` from Debian's package of the same name),
+/// standing in for ECR's data plane, which moto does not serve.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Registry {
+    pub pid: u32,
+    pub port: u16,
+    /// `127.0.0.1:PORT`, the registry part of image references.
+    pub addr: String,
+}
+
+fn registry_file(root: &Path) -> PathBuf {
+    state_dir(root).join("registry.json")
+}
+
+/// The running local registry, started if needed; `Err` says why there is none.
+pub fn ensure_registry(root: &Path) -> std::result::Result<Registry, String> {
+    if let Some(reg) = std::fs::read_to_string(registry_file(root))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Registry>(&t).ok())
+        .filter(|r| pid_alive(r.pid) && http(r.port, "GET", "/v2/").is_ok_and(|s| s.contains(" 200")))
+    {
+        return Ok(reg);
+    }
+    let bin = ["docker-registry", "registry"]
+        .into_iter()
+        .find_map(on_path)
+        .ok_or("no local container registry: `apt-get install docker-registry`")?;
+    let dir = state_dir(root);
+    let store = dir.join("registry-data");
+    std::fs::create_dir_all(&store).map_err(|e| format!("cannot create {}: {e}", store.display()))?;
+    let port = free_port().map_err(|e| e.to_string())?;
+    let config = dir.join("registry.yml");
+    let yaml = format!(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+        store.display()
+    );
+    std::fs::write(&config, yaml).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    let log = std::fs::File::create(dir.join("registry.log")).map_err(|e| e.to_string())?;
+    let mut child = Command::new(&bin)
+        .arg("serve")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let started = Instant::now();
+    while !http(port, "GET", "/v2/").is_ok_and(|s| s.contains(" 200")) {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "the local registry exited ({status}); see {}",
+                dir.join("registry.log").display()
+            ));
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            return Err("the local registry did not answer within 20 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let reg = Registry {
+        pid: child.id(),
+        port,
+        addr: format!("127.0.0.1:{port}"),
+    };
+    if let Ok(text) = serde_json::to_string_pretty(&reg) {
+        let _ = std::fs::write(registry_file(root), text);
+    }
+    Ok(reg)
+}
+
+/// Stops the local registry by its PID. `Some` when one was running.
+pub fn stop_registry(root: &Path) -> Option<Registry> {
+    let text = std::fs::read_to_string(registry_file(root)).ok()?;
+    let _ = std::fs::remove_file(registry_file(root));
+    let reg: Registry = serde_json::from_str(&text).ok()?;
+    if !pid_alive(reg.pid) {
+        return None;
+    }
+    terminate(reg.pid);
+    Some(reg)
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
 }

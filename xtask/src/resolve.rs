@@ -22,12 +22,17 @@ pub enum Missing {
 /// Outputs of the deployed stacks, by stack name (`None`: not deployed).
 pub type DeployedOutputs = BTreeMap<String, Option<BTreeMap<String, String>>>;
 
+/// Published build artifacts, by component: the value a template receives (an S3 key, an
+/// image reference pinned by digest).
+pub type Artifacts = BTreeMap<String, String>;
+
 /// The CloudFormation parameter values of `stack`.
 pub fn parameters(
     stack: &Stack,
     config: &Config,
     env: &str,
     deployed: &DeployedOutputs,
+    artifacts: &Artifacts,
     missing: Missing,
 ) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
@@ -44,6 +49,14 @@ pub fn parameters(
                     ),
                 }
             }
+            ParamSource::Artifact(component) => match artifacts.get(component) {
+                Some(v) => v.clone(),
+                None if missing == Missing::Placeholder => format!("{PLACEHOLDER_PREFIX}artifact {component}>"),
+                None => bail!(
+                    "stack {} needs the build artifact of {component}, which was not built: `cargo xtask build {component} --env {env}`",
+                    stack.name
+                ),
+            },
             ParamSource::StackOutput(r) => {
                 let (upstream, output) = r.split_once('.').unwrap_or((r, ""));
                 match deployed.get(upstream).cloned().flatten() {
@@ -118,7 +131,7 @@ mod tests {
             "networking".to_string(),
             Some(BTreeMap::from([("VpcId".to_string(), "vpc-123".to_string())])),
         )]);
-        let p = parameters(&s, &config(), "dev", &deployed, Missing::Fail).unwrap();
+        let p = parameters(&s, &config(), "dev", &deployed, &Artifacts::new(), Missing::Fail).unwrap();
         assert_eq!(p["Days"], "7");
         assert_eq!(p["Azs"], "ap-southeast-1a,ap-southeast-1b");
         assert_eq!(p["Vpc"], "vpc-123");
@@ -126,12 +139,40 @@ mod tests {
     }
 
     #[test]
+    fn artifacts_resolve_from_the_build_or_say_how_to_build() {
+        let s = stack(&[("Code", ParamSource::Artifact("mcfparse".into()))]);
+        let built = Artifacts::from([("mcfparse".to_string(), "lambda/mcfparse/abc.zip".to_string())]);
+        let p = parameters(&s, &config(), "dev", &DeployedOutputs::new(), &built, Missing::Fail).unwrap();
+        assert_eq!(p["Code"], "lambda/mcfparse/abc.zip");
+        let p = parameters(
+            &s,
+            &config(),
+            "dev",
+            &DeployedOutputs::new(),
+            &Artifacts::new(),
+            Missing::Placeholder,
+        )
+        .unwrap();
+        assert_eq!(p["Code"], "<unresolved: artifact mcfparse>");
+        let e = parameters(
+            &s,
+            &config(),
+            "dev",
+            &DeployedOutputs::new(),
+            &Artifacts::new(),
+            Missing::Fail,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("`cargo xtask build mcfparse --env dev`"), "{e}");
+    }
+
+    #[test]
     fn undeployed_upstream_is_a_placeholder_or_an_error() {
         let s = stack(&[("Vpc", ParamSource::StackOutput("networking.VpcId".into()))]);
         let deployed = DeployedOutputs::from([("networking".to_string(), None)]);
-        let p = parameters(&s, &config(), "dev", &deployed, Missing::Placeholder).unwrap();
+        let p = parameters(&s, &config(), "dev", &deployed, &Artifacts::new(), Missing::Placeholder).unwrap();
         assert_eq!(p["Vpc"], "<unresolved: networking.VpcId>");
-        let e = parameters(&s, &config(), "dev", &deployed, Missing::Fail)
+        let e = parameters(&s, &config(), "dev", &deployed, &Artifacts::new(), Missing::Fail)
             .unwrap_err()
             .to_string();
         assert!(
@@ -147,7 +188,7 @@ mod tests {
             "networking".to_string(),
             Some(BTreeMap::from([("VpcId".to_string(), "vpc-1".to_string())])),
         )]);
-        let e = parameters(&s, &config(), "dev", &deployed, Missing::Fail)
+        let e = parameters(&s, &config(), "dev", &deployed, &Artifacts::new(), Missing::Fail)
             .unwrap_err()
             .to_string();
         assert!(
@@ -155,7 +196,7 @@ mod tests {
             "{e}"
         );
         let s = stack(&[("X", ParamSource::Config("logs.nope".into()))]);
-        let e = parameters(&s, &config(), "dev", &deployed, Missing::Fail)
+        let e = parameters(&s, &config(), "dev", &deployed, &Artifacts::new(), Missing::Fail)
             .unwrap_err()
             .to_string();
         assert!(e.contains("config key `logs.nope` is not set"), "{e}");

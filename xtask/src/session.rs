@@ -10,26 +10,31 @@ use crate::aws::Aws;
 use crate::cfn::Cfn;
 use crate::config::{self, Config};
 use crate::render::{Rendered, Renderer};
-use crate::resolve::{self, DeployedOutputs, Missing};
+use crate::resolve::{self, Artifacts, DeployedOutputs, Missing};
 use crate::stacks::{self, Plan, Stack};
 use crate::ui::Ui;
 
 /// Where the project's files live.
 #[derive(Debug, Clone)]
 pub struct Project {
+    /// config/, stacks/, templates/ and the generated target/mcfpipe/.
     pub root: PathBuf,
+    /// The Cargo workspace whose runtime crates are built into artifacts.
+    pub workspace: PathBuf,
 }
 
 impl Project {
-    /// `root` if given, else the workspace this xtask was built from.
+    /// `root` if given, else the workspace this xtask was built from (which is always where
+    /// the runtime crates are built from).
     pub fn new(root: Option<PathBuf>) -> Project {
-        let root = root.unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .unwrap_or(Path::new("."))
-                .to_path_buf()
-        });
-        Project { root }
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        Project {
+            root: root.unwrap_or_else(|| workspace.clone()),
+            workspace,
+        }
     }
     pub fn config_dir(&self) -> PathBuf {
         self.root.join("config")
@@ -157,11 +162,23 @@ impl Session {
         Ok(out)
     }
 
-    /// Renders one stack with its parameters resolved from `deployed`.
+    /// Renders one stack with its parameters resolved from `deployed` and the artifacts
+    /// built for this environment (the last build's record, see `artifacts`).
     pub fn render(&self, stack: &Stack, deployed: &DeployedOutputs, missing: Missing) -> Result<Rendered> {
+        let built = crate::artifacts::record::load(&self.project.out_dir(), &self.env);
+        self.render_with(stack, deployed, &built, missing)
+    }
+
+    pub fn render_with(
+        &self,
+        stack: &Stack,
+        deployed: &DeployedOutputs,
+        artifacts: &Artifacts,
+        missing: Missing,
+    ) -> Result<Rendered> {
         let renderer = self.renderer();
         let template = renderer.template(stack)?;
-        let params = resolve::parameters(stack, &self.config, &self.env, deployed, missing)?;
+        let params = resolve::parameters(stack, &self.config, &self.env, deployed, artifacts, missing)?;
         Ok(renderer.finish(stack, template, params))
     }
 }

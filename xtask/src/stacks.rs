@@ -8,8 +8,8 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// Where a CloudFormation parameter's value comes from. Written in a manifest as a mapping
-/// with exactly one key: `{config: logs.retention_days}`, `{stack_output: networking.VpcId}`
-/// or `{value: 42}`.
+/// with exactly one key: `{config: logs.retention_days}`, `{stack_output: networking.VpcId}`,
+/// `{artifact: mcfparse}` or `{value: 42}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "ParamSpec")]
 pub enum ParamSource {
@@ -17,6 +17,9 @@ pub enum ParamSource {
     Config(String),
     /// Another stack's output: `networking.VpcId` (the stack becomes a dependency).
     StackOutput(String),
+    /// A build artifact of a runtime component: the S3 key of a Lambda zip, or an image
+    /// pinned by digest. The deployer builds and publishes it before the stack.
+    Artifact(String),
     /// A literal.
     Value(serde_json::Value),
 }
@@ -26,17 +29,19 @@ pub enum ParamSource {
 struct ParamSpec {
     config: Option<String>,
     stack_output: Option<String>,
+    artifact: Option<String>,
     value: Option<serde_json::Value>,
 }
 
 impl TryFrom<ParamSpec> for ParamSource {
     type Error = String;
     fn try_from(spec: ParamSpec) -> Result<Self, String> {
-        match (spec.config, spec.stack_output, spec.value) {
-            (Some(c), None, None) => Ok(ParamSource::Config(c)),
-            (None, Some(o), None) => Ok(ParamSource::StackOutput(o)),
-            (None, None, Some(v)) => Ok(ParamSource::Value(v)),
-            _ => Err("a parameter takes exactly one of `config`, `stack_output` or `value`".into()),
+        match (spec.config, spec.stack_output, spec.artifact, spec.value) {
+            (Some(c), None, None, None) => Ok(ParamSource::Config(c)),
+            (None, Some(o), None, None) => Ok(ParamSource::StackOutput(o)),
+            (None, None, Some(a), None) => Ok(ParamSource::Artifact(a)),
+            (None, None, None, Some(v)) => Ok(ParamSource::Value(v)),
+            _ => Err("a parameter takes exactly one of `config`, `stack_output`, `artifact` or `value`".into()),
         }
     }
 }
@@ -46,6 +51,14 @@ impl ParamSource {
     pub fn output_ref(&self) -> Option<(&str, &str)> {
         match self {
             ParamSource::StackOutput(r) => r.split_once('.'),
+            _ => None,
+        }
+    }
+
+    /// The component of an artifact reference.
+    pub fn artifact(&self) -> Option<&str> {
+        match self {
+            ParamSource::Artifact(c) => Some(c),
             _ => None,
         }
     }
@@ -73,6 +86,15 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// The runtime components whose build artifacts this stack's parameters name.
+    pub fn artifacts(&self) -> Vec<&str> {
+        self.manifest
+            .parameters
+            .values()
+            .filter_map(ParamSource::artifact)
+            .collect()
+    }
+
     /// Every stack this one needs deployed first: explicit and through its parameters.
     pub fn dependencies(&self) -> BTreeSet<&str> {
         let mut deps: BTreeSet<&str> = self.manifest.depends_on.iter().map(String::as_str).collect();

@@ -72,9 +72,18 @@ mod tests {
         assert_eq!(post_gsi1sk("2025-05-16", "abc"), "2025-05-16#abc");
         let raw = raw_key("2026-11-28", "5624187c437fddd00296eecc783ed4cd", "json");
         assert_eq!(raw, "raw/2026-11-28/5624187c437fddd00296eecc783ed4cd.json");
-        assert_eq!(reject_key(&raw), "rejects/2026-11-28/5624187c437fddd00296eecc783ed4cd.json");
+        assert_eq!(
+            reject_key(&raw),
+            "rejects/2026-11-28/5624187c437fddd00296eecc783ed4cd.json"
+        );
         assert_eq!(reject_reason_key("rejects/x.json"), "rejects/x.json.reason.json");
         let msg: ParseMessage = serde_json::from_str(r#"{"uuid":"u","key":"raw/d/u.json"}"#).unwrap();
-        assert_eq!(msg, ParseMessage { uuid: "u".into(), key: "raw/d/u.json".into() });
+        assert_eq!(
+            msg,
+            ParseMessage {
+                uuid: "u".into(),
+                key: "raw/d/u.json".into()
+            }
+        );
     }
 }

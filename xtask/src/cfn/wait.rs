@@ -66,7 +66,11 @@ impl Cfn<'_> {
             if last_news.elapsed() >= HEARTBEAT {
                 self.ui.step(
                     display,
-                    &format!("still {} after {} s, waiting for CloudFormation", status.status, started.elapsed().as_secs()),
+                    &format!(
+                        "still {} after {} s, waiting for CloudFormation",
+                        status.status,
+                        started.elapsed().as_secs()
+                    ),
                 );
                 last_news = Instant::now();
             }
@@ -134,8 +138,8 @@ pub fn blocked_status_advice(info: &StackInfo) -> Option<String> {
 mod tests {
     use super::*;
     use crate::cfn::is_no_change;
-    use std::collections::BTreeMap;
     use aws_sdk_cloudformation::types::ResourceStatus;
+    use std::collections::BTreeMap;
 
     fn ev(id: &str, status: ResourceStatus, reason: &str) -> StackEvent {
         StackEvent::builder()

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use aws_sdk_cloudformation::types::ChangeSetType;
 use serde_json::json;
 
@@ -11,13 +11,15 @@ use super::outputs::write_outputs;
 use crate::cfn::{Cfn, Outcome, ResourceChange, blocked_status_advice};
 use crate::config::DeployMethod;
 use crate::render::Rendered;
-use crate::resolve::Missing;
+use crate::resolve::{Artifacts, Missing};
 use crate::session::Session;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     pub yes: bool,
     pub no_execute: bool,
+    /// Deploy the last recorded artifacts instead of building.
+    pub no_build: bool,
 }
 
 pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
@@ -40,7 +42,23 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
     let mut all_outputs = BTreeMap::new();
     for stack in &stacks {
         let t = Instant::now();
-        let r = s.render(stack, &deployed, Missing::Fail)?;
+        // Build artifacts named by this stack's parameters, after the stacks they go to exist.
+        let needs = stack.artifacts();
+        let artifacts: Artifacts = if needs.is_empty() {
+            Artifacts::new()
+        } else if opts.no_build {
+            let recorded = crate::artifacts::record::load(&s.project.out_dir(), &s.env);
+            s.ui.step(&stack.name, "using the recorded artifacts (--no-build)");
+            recorded
+        } else {
+            crate::artifacts::publish(s, &aws, &deployed, &needs)
+                .await
+                .with_context(|| format!("building the artifacts of stack {}", stack.name))?
+                .into_iter()
+                .map(|(k, b)| (k, b.value))
+                .collect()
+        };
+        let r = s.render_with(stack, &deployed, &artifacts, Missing::Fail)?;
         let outcome = deploy_one(s, &cfn, &r, opts).await;
         let outcome = match outcome {
             Ok(o) => o,

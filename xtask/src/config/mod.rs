@@ -31,6 +31,7 @@ pub struct Config {
     pub network: NetworkConfig,
     pub database: DatabaseConfig,
     pub logs: LogsConfig,
+    pub compute: ComputeConfig,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -92,6 +93,60 @@ pub struct QueueConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogsConfig {
     pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    Arm64,
+    X86_64,
+}
+
+impl Architecture {
+    /// The Rust target that builds for it.
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+            Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+        }
+    }
+}
+
+/// How Lambda zips are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LambdaBuild {
+    CargoLambda,
+    HostDebug,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeConfig {
+    pub architecture: Architecture,
+    pub lambda_build: LambdaBuild,
+    pub parser: ParserConfig,
+    pub scraper: ScraperConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParserConfig {
+    pub memory_mb: u32,
+    pub timeout_seconds: u32,
+    pub batch_size: u32,
+    pub max_concurrency: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScraperConfig {
+    pub schedule: String,
+    pub schedule_enabled: bool,
+    pub cpu: u32,
+    pub memory_mb: u32,
+    pub rate_per_second: f64,
+    pub mcf_url: String,
 }
 
 /// A configuration error, located in the file that holds the offending key.

@@ -153,6 +153,83 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             ),
         );
     }
+    if c.compute.lambda_build == super::LambdaBuild::HostDebug && !c.is_local() {
+        return err(
+            "compute.lambda_build",
+            "host-debug zips are for the local emulator only; AWS needs `cargo-lambda` builds".into(),
+        );
+    }
+    let p = &c.compute.parser;
+    if !(128..=10_240).contains(&p.memory_mb) {
+        return err(
+            "compute.parser.memory_mb",
+            format!("Lambda memory is 128 to 10240 MB, not {}", p.memory_mb),
+        );
+    }
+    if !(1..=900).contains(&p.timeout_seconds) {
+        return err(
+            "compute.parser.timeout_seconds",
+            format!("Lambda timeout is 1 to 900 s, not {}", p.timeout_seconds),
+        );
+    }
+    if p.timeout_seconds > q.visibility_timeout_seconds {
+        return err(
+            "compute.parser.timeout_seconds",
+            format!(
+                "must not exceed database.parse_queue.visibility_timeout_seconds ({}), or SQS redelivers messages still being parsed",
+                q.visibility_timeout_seconds
+            ),
+        );
+    }
+    if !(1..=10).contains(&p.batch_size) {
+        return err(
+            "compute.parser.batch_size",
+            format!("SQS batches are 1 to 10 messages, not {}", p.batch_size),
+        );
+    }
+    if !(2..=1000).contains(&p.max_concurrency) {
+        return err(
+            "compute.parser.max_concurrency",
+            format!("must be 2 to 1000, not {}", p.max_concurrency),
+        );
+    }
+    let sc = &c.compute.scraper;
+    if !(sc.schedule.starts_with("cron(") || sc.schedule.starts_with("rate(")) || !sc.schedule.ends_with(')') {
+        return err(
+            "compute.scraper.schedule",
+            format!(
+                "`{}` is not an EventBridge cron(...) or rate(...) expression",
+                sc.schedule
+            ),
+        );
+    }
+    // Fargate's valid CPU/memory pairs.
+    let fits = match sc.cpu {
+        256 => [512, 1024, 2048].contains(&sc.memory_mb),
+        512 => (1024..=4096).contains(&sc.memory_mb) && sc.memory_mb % 1024 == 0,
+        1024 => (2048..=8192).contains(&sc.memory_mb) && sc.memory_mb % 1024 == 0,
+        2048 => (4096..=16384).contains(&sc.memory_mb) && sc.memory_mb % 1024 == 0,
+        4096 => (8192..=30720).contains(&sc.memory_mb) && sc.memory_mb % 1024 == 0,
+        _ => false,
+    };
+    if !fits {
+        return err(
+            "compute.scraper.memory_mb",
+            format!("Fargate does not offer {} CPU units with {} MB", sc.cpu, sc.memory_mb),
+        );
+    }
+    if !(0.0..=50.0).contains(&sc.rate_per_second) {
+        return err(
+            "compute.scraper.rate_per_second",
+            "must be between 0 (no limit) and 50".into(),
+        );
+    }
+    if !(sc.mcf_url.starts_with("http://") || sc.mcf_url.starts_with("https://")) {
+        return err(
+            "compute.scraper.mcf_url",
+            format!("`{}` is not an http(s) URL", sc.mcf_url),
+        );
+    }
     if c.deploy.protected && !d.retain_data {
         return err(
             "database.retain_data",

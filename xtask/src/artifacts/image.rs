@@ -1,0 +1,239 @@
+//! Container images through the Docker Engine API (bollard): a `FROM scratch` image holding the
+//! component's binary and the CA certificates, built from a context made here (no base image
+//! is pulled), pushed to the registry and referenced by digest.
+//!
+//! Real environments get a statically linked release build (`+crt-static`). The local
+//! environment reuses the host's debug build and copies the shared libraries it needs into the
+//! image, so that no second compilation of the dependencies is needed for the emulator.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use bollard::Docker;
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::{Component, Workspace, cargo, sha256_hex};
+use crate::ui::Ui;
+
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// How the binary inside the image is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binary {
+    /// `cargo build --release --target x86_64-unknown-linux-gnu` with `+crt-static`.
+    StaticRelease,
+    /// The host's debug build plus the shared libraries it links.
+    HostDebug,
+}
+
+/// A reachable Docker engine, or why there is none.
+pub async fn engine() -> std::result::Result<Docker, String> {
+    let docker = Docker::connect_with_local_defaults().map_err(|e| format!("no Docker engine: {e}"))?;
+    match tokio::time::timeout(Duration::from_secs(3), docker.ping()).await {
+        Ok(Ok(_)) => Ok(docker),
+        Ok(Err(e)) => Err(format!(
+            "no Docker engine answers at {} ({e}); start one or set DOCKER_HOST",
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+        )),
+        Err(_) => Err("the Docker engine did not answer within 3 s".into()),
+    }
+}
+
+/// Builds the binary; returns its path and the files to put beside it in the image.
+pub fn build_binary(ws: &Workspace, c: &Component, how: Binary, ui: &Ui) -> Result<(PathBuf, Vec<PathBuf>)> {
+    match how {
+        Binary::HostDebug => {
+            ui.step(
+                &c.name,
+                &format!(
+                    "cargo build -p {} --bin {} (host debug build, for the emulator)",
+                    c.package, c.binary
+                ),
+            );
+            run(Command::new(cargo())
+                .args(["build", "--quiet", "-p", &c.package, "--bin", &c.binary])
+                .current_dir(&ws.root))?;
+            let bin = ws.target_dir.join("debug").join(&c.binary);
+            let libs = shared_libraries(&bin)?;
+            Ok((bin, libs))
+        }
+        Binary::StaticRelease => {
+            let target = "x86_64-unknown-linux-gnu";
+            ui.step(
+                &c.name,
+                &format!("cargo build --release --target {target} -p {} (static)", c.package),
+            );
+            // With an explicit --target, RUSTFLAGS reach only the target's crates, not build
+            // scripts or proc macros, which cannot be static.
+            run(Command::new(cargo())
+                .args([
+                    "build",
+                    "--quiet",
+                    "--release",
+                    "--target",
+                    target,
+                    "-p",
+                    &c.package,
+                    "--bin",
+                    &c.binary,
+                ])
+                .env("RUSTFLAGS", "-C target-feature=+crt-static")
+                .current_dir(&ws.root))?;
+            Ok((ws.target_dir.join(target).join("release").join(&c.binary), vec![]))
+        }
+    }
+}
+
+/// The shared objects `ldd` says the binary loads (absolute paths).
+fn shared_libraries(bin: &Path) -> Result<Vec<PathBuf>> {
+    let out = Command::new("ldd").arg(bin).output().context("cannot run ldd")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut libs = BTreeSet::new();
+    for line in text.lines() {
+        let path = match line.split_once("=>") {
+            Some((_, rest)) => rest.split_whitespace().next(),
+            None => line.split_whitespace().next(),
+        };
+        if let Some(p) = path.filter(|p| p.starts_with('/')) {
+            libs.insert(PathBuf::from(p));
+        }
+    }
+    Ok(libs.into_iter().collect())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let out = cmd.output().with_context(|| format!("cannot run {shown}"))?;
+    if !out.status.success() {
+        bail!("{shown} failed:\n{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+/// The build context: a Dockerfile and `rootfs/` (binary, CA bundle, libraries).
+pub fn context(binary: &Path, libs: &[PathBuf], name: &str) -> Result<Vec<u8>> {
+    let dockerfile = format!(
+        "FROM scratch\nCOPY rootfs/ /\nUSER 65534:65534\nENV SSL_CERT_FILE={CA_BUNDLE}\nENTRYPOINT [\"/usr/local/bin/{name}\"]\n"
+    );
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, bytes: &[u8], mode: u32| -> Result<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode);
+        header.set_mtime(0);
+        header.set_cksum();
+        tar.append_data(&mut header, path, bytes)
+            .with_context(|| format!("cannot add {path} to the build context"))
+    };
+    add("Dockerfile", dockerfile.as_bytes(), 0o644)?;
+    let bin = std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
+    add(&format!("rootfs/usr/local/bin/{name}"), &bin, 0o755)?;
+    let ca = std::fs::read(CA_BUNDLE).with_context(|| {
+        format!("the image needs CA certificates from {CA_BUNDLE} (apt-get install ca-certificates)")
+    })?;
+    add(&format!("rootfs{CA_BUNDLE}"), &ca, 0o644)?;
+    for lib in libs {
+        // Follow symlinks: the image gets the file's content under the name the loader asks for.
+        let bytes = std::fs::read(lib).with_context(|| format!("cannot read {}", lib.display()))?;
+        add(&format!("rootfs{}", lib.display()), &bytes, 0o755)?;
+    }
+    tar.into_inner().context("cannot finish the build context")
+}
+
+/// Builds `context` as `tag`, showing the engine's output.
+pub async fn build(docker: &Docker, context: Vec<u8>, tag: &str, component: &str, ui: &Ui) -> Result<()> {
+    let options = BuildImageOptionsBuilder::new()
+        .dockerfile("Dockerfile")
+        .t(tag)
+        .rm(true)
+        .forcerm(true)
+        .build();
+    let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.into())));
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| anyhow!("the Docker engine refused to build {tag}: {e}"))?;
+        if let Some(err) = info.error_detail.and_then(|d| d.message).or(info.error) {
+            bail!("building {tag} failed: {err}");
+        }
+        if let Some(line) = info.stream.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            ui.step(component, &format!("docker: {line}"));
+        }
+    }
+    Ok(())
+}
+
+/// Pushes `tag` and returns the manifest digest (`sha256:...`).
+pub async fn push(docker: &Docker, tag: &str, credentials: Option<DockerCredentials>) -> Result<String> {
+    let (image, version) = tag
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow!("image tag `{tag}` has no version"))?;
+    let options = PushImageOptionsBuilder::new().tag(version).build();
+    let mut stream = docker.push_image(image, Some(options), credentials);
+    let mut digest = None;
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| anyhow!("pushing {tag} failed: {e}"))?;
+        if let Some(err) = info.error_detail.and_then(|d| d.message).or(info.error) {
+            bail!("pushing {tag} failed: {err}");
+        }
+        if let Some(d) = info.status.as_deref().and_then(digest_of) {
+            digest = Some(d);
+        }
+    }
+    digest.ok_or_else(|| anyhow!("the registry did not report a digest for {tag}"))
+}
+
+/// `latest: digest: sha256:abc… size: 528` → `sha256:abc…`
+fn digest_of(status: &str) -> Option<String> {
+    let rest = &status[status.find("digest: ")? + "digest: ".len()..];
+    let d = rest.split_whitespace().next()?;
+    (d.starts_with("sha256:") && d.len() == 71).then(|| d.to_string())
+}
+
+/// A content tag: the same context always gets the same tag (repositories are immutable).
+pub fn content_tag(context: &[u8]) -> String {
+    sha256_hex(context)[..20].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_digest_of_a_push_status() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(digest_of(&format!("0123: digest: {d} size: 528")), Some(d));
+        assert_eq!(digest_of("Pushed"), None);
+        assert_eq!(digest_of("x: digest: sha256:short size: 1"), None);
+    }
+
+    #[test]
+    fn the_context_holds_a_scratch_dockerfile_binary_and_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("tool");
+        std::fs::write(&bin, b"\x7fELF").unwrap();
+        let ctx = context(&bin, &[], "tool").unwrap();
+        let mut archive = tar::Archive::new(std::io::Cursor::new(ctx.clone()));
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Dockerfile",
+                "rootfs/usr/local/bin/tool",
+                "rootfs/etc/ssl/certs/ca-certificates.crt"
+            ]
+        );
+        assert_eq!(
+            content_tag(&ctx),
+            content_tag(&context(&bin, &[], "tool").unwrap()),
+            "deterministic"
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! `build`: build and publish runtime components for an environment, creating the artifacts
+//! stack first when it is missing (the deployer's bootstrap).
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::table;
+use crate::artifacts::{self, Workspace};
+use crate::resolve::DeployedOutputs;
+use crate::session::Session;
+
+const ARTIFACTS: &str = "artifacts";
+
+pub async fn run(s: &Session, component: &str) -> Result<u8> {
+    let ws = Workspace::load(&s.project.workspace)?;
+    let names: Vec<&str> = if component == "all" {
+        ws.components.iter().map(|c| c.name.as_str()).collect()
+    } else {
+        vec![ws.component(component)?.name.as_str()]
+    };
+    let aws = s.aws().await?;
+    let cfn = s.cfn(&aws);
+    let stack = s
+        .plan
+        .get(ARTIFACTS)
+        .ok_or_else(|| anyhow::anyhow!("no stacks/{ARTIFACTS}.yaml"))?;
+    let mut info = cfn.describe(&s.full_name(stack)).await?;
+    if info.is_none() {
+        s.ui.info(&format!(
+            "bootstrapping: the {ARTIFACTS} stack of {} does not exist yet, deploying it first",
+            s.env
+        ));
+        super::deploy::run(
+            s,
+            ARTIFACTS,
+            super::deploy::Options {
+                yes: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+        info = cfn.describe(&s.full_name(stack)).await?;
+    }
+    let deployed = DeployedOutputs::from([(ARTIFACTS.to_string(), info.map(|i| i.user_outputs()))]);
+    let built = artifacts::publish(s, &aws, &deployed, &names).await?;
+    let mut rows = vec![vec![
+        "COMPONENT".into(),
+        "KIND".into(),
+        "BYTES".into(),
+        "ARTIFACT".into(),
+    ]];
+    for (name, b) in &built {
+        let value = match &b.skipped {
+            Some(why) => format!("skipped: {why}"),
+            None => b.value.clone(),
+        };
+        rows.push(vec![
+            name.clone(),
+            format!("{:?}", b.kind).to_lowercase(),
+            b.bytes.to_string(),
+            value,
+        ]);
+    }
+    s.ui.print(&table(&rows));
+    s.ui.document(&json!({"env": s.env, "artifacts": built}));
+    Ok(0)
+}
