@@ -373,7 +373,9 @@ mod tests {
         .unwrap();
         let e = load_all(dir.path()).unwrap_err().to_string();
         assert!(
-            e.ends_with("c.yaml:4: parameters: a parameter takes exactly one of `config`, `stack_output` or `value`"),
+            e.ends_with(
+                "c.yaml:4: parameters: a parameter takes exactly one of `config`, `stack_output`, `artifact` or `value`"
+            ),
             "{e}"
         );
     }
@@ -382,6 +384,6 @@ mod tests {
     fn repository_manifests_form_a_plan() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
         let plan = Plan::new(load_all(&dir).unwrap()).unwrap();
-        assert_eq!(order(&plan)[..2], ["networking", "database"]);
+        assert_eq!(order(&plan), ["artifacts", "networking", "database", "compute"]);
     }
 }
