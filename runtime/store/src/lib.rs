@@ -1,0 +1,43 @@
+//! `mcfstore`: the AWS access that more than one runtime component shares, thin and typed.
+//!
+//! It owns the SDK connection ([`Aws`]: one hyper + rustls/ring HTTP client, the endpoint
+//! override for the local emulator), the resource names a component is given through its
+//! environment ([`Names`]), the posts table ([`PostStore`]: idempotent, never-regressing
+//! writes of [`mcfcore::Post`]s) and the data bucket's raw and rejects prefixes
+//! ([`RawStore`]). It holds no business rule of its own: keys and formats come from
+//! [`mcfcore::layout`], the order of two versions of a post from [`mcfcore::Post::merge`].
+//!
+//! Environment variables read by [`Names::from_env`] (set by the compute stack on each function
+//! and container, or by the deployer for local runs):
+//!
+//! | variable | what |
+//! | - | - |
+//! | `POSTS_TABLE` | the posts table (`mcfpipe-<env>-posts`) |
+//! | `DIMENSIONS_TABLE` | the dimensions table (`mcfpipe-<env>-dimensions`) |
+//! | `DATA_BUCKET` | the data bucket (`mcfpipe-<env>-data-<account>-<region>`) |
+//! | `PARSE_QUEUE_URL` | the parse queue's URL |
+//!
+//! plus the SDK's own: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` (an emulator).
+
+mod aws;
+mod error;
+mod names;
+mod posts;
+mod raw;
+
+pub use aws::{Aws, error_text};
+pub use error::StoreError;
+pub use names::Names;
+pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT};
+pub use raw::{DEFAULT_MAX_DOCUMENT_BYTES, RawStore, RejectReason, message_reject_key};
+
+/// Now, as `YYYY-MM-DDTHH:MM:SSZ` (the form of every timestamp we store: sorts as a string).
+pub(crate) fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    aws_smithy_types::DateTime::from_secs(secs)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
