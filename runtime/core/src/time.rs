@@ -62,6 +62,20 @@ pub fn normalize_date(s: &str) -> Result<String, String> {
     }
 }
 
+/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`, the form
+/// [`normalize_timestamp`] produces, so a clock reading compares with stored versions and its
+/// first ten characters are the UTC date (the scraper's `raw/<date>/` prefix, run ids).
+pub fn timestamp_from_unix(seconds: i64) -> String {
+    let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
+    let in_day = seconds.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
 fn parse_date_parts(s: &str) -> Option<(i64, u32, u32)> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -175,6 +189,13 @@ mod tests {
         }
         assert!(normalize_timestamp("2025-05-16T08:33:52.Z").is_err());
         assert!(normalize_timestamp("2025-05-16T08:33:52Zjunk").is_err());
+    }
+
+    #[test]
+    fn unix_seconds_format_like_normalised_timestamps() {
+        assert_eq!(timestamp_from_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(timestamp_from_unix(1_747_384_432), "2025-05-16T08:33:52Z");
+        assert_eq!(timestamp_from_unix(-1), "1969-12-31T23:59:59Z");
     }
 
     #[test]

@@ -1,0 +1,406 @@
+//! One scraper run: for each search profile, page the search results, decide which posts are
+//! new or changed, fetch their details, write them raw and queue them for the parser, and
+//! checkpoint along the way so a killed run loses nothing.
+
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mcfcore::SearchProfile;
+use mcfcore::layout::{ParseMessage, raw_key};
+use mcfparse::{SearchPage, parse_search_response};
+
+use crate::core::categories::is_category;
+use crate::core::decide::{Decision, decide};
+use crate::core::plan::{PAGE_LIMIT, PageLinks, Query, RESULTS_CAP, Split, detail_path, next_page, search_path, split};
+use crate::fetch::{FetchError, FetchStats, Fetcher};
+use crate::store::{ENQUEUE_BATCH, Store, StoreError};
+use crate::summary::{Checkpoint, Outcome, Position, RunSummary};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Results per search page (MCF allows at most 100; tests use fewer to get more pages).
+    pub page_limit: u32,
+    /// A checkpoint older than this is not resumed: its finished queries are stale by now.
+    pub max_resume_age: Duration,
+    /// No progress lines on stderr.
+    pub quiet: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            page_limit: PAGE_LIMIT,
+            max_resume_age: Duration::from_secs(24 * 3600),
+            quiet: false,
+        }
+    }
+}
+
+/// Why a run stopped early.
+enum Stop {
+    Blocked { url: String, message: String },
+    Error(String),
+}
+
+fn store_stop(e: StoreError) -> Stop {
+    Stop::Error(format!(
+        "{e}; the run stops here and the next run resumes from its last checkpoint"
+    ))
+}
+
+/// Runs every profile of `store` against MCF through `fetcher`. Never fails: how it ended is
+/// in the summary's `outcome`, and the summary is also recorded in the store.
+pub async fn run<S: Store>(fetcher: &mut Fetcher, store: &S, options: &RunOptions) -> RunSummary {
+    let clock = std::time::Instant::now();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let run_id = mcfcore::time::timestamp_from_unix(i64::try_from(now.as_secs()).unwrap_or(0));
+    fetcher.stats = FetchStats::default();
+    let mut run = Run {
+        fetch_date: run_id[..10].to_string(),
+        summary: RunSummary {
+            run_id: run_id.clone(),
+            ..RunSummary::default()
+        },
+        checkpoint: Checkpoint {
+            run_id,
+            started_unix: now.as_secs(),
+            ..Checkpoint::default()
+        },
+        position: Position::default(),
+        pending: Vec::new(),
+        seen: HashSet::new(),
+        store_time: Duration::ZERO,
+        fetcher,
+        store,
+        options,
+    };
+    let result = run.all().await;
+    let flushed = match &result {
+        // Keep what was fetched before the stop: those posts need not be fetched again.
+        Err(_) => run.flush().await.err(),
+        Ok(()) => None,
+    };
+    match result {
+        Ok(()) => {}
+        Err(Stop::Blocked { url, message }) => {
+            run.log(&message);
+            run.summary.outcome = Outcome::Blocked;
+            run.summary.blocked = true;
+            run.summary.blocked_url = Some(url);
+            run.summary.error = Some(message);
+        }
+        Err(Stop::Error(message)) => {
+            run.log(&message);
+            run.summary.outcome = Outcome::Failed;
+            run.summary.error = Some(message);
+        }
+    }
+    if let Some(Stop::Error(message) | Stop::Blocked { message, .. }) = flushed {
+        run.log(&message);
+    }
+    if run.summary.outcome == Outcome::Completed {
+        // A checkpoint left behind would make the next run skip every query as done.
+        if let Err(e) = timed(&mut run.store_time, store.checkpoint(None)).await {
+            run.summary.outcome = Outcome::Failed;
+            run.summary.error = Some(format!(
+                "{e}: the run completed but its checkpoint was not cleared; the next run would skip its queries, so delete the checkpoint item (pk=scrape_run, sk=CHECKPOINT) if this repeats"
+            ));
+        }
+    }
+    run.finish(clock.elapsed());
+    let summary = run.summary.clone();
+    if let Err(e) = timed(&mut run.store_time, store.record_run(&summary)).await {
+        run.summary.outcome = Outcome::Failed;
+        run.summary.error = Some(format!("{e} (recording the run summary)"));
+    }
+    run.finish(clock.elapsed());
+    run.summary
+}
+
+struct Run<'a, S: Store> {
+    fetcher: &'a mut Fetcher,
+    store: &'a S,
+    options: &'a RunOptions,
+    summary: RunSummary,
+    checkpoint: Checkpoint,
+    /// `YYYY-MM-DD` of the raw keys written by this run.
+    fetch_date: String,
+    /// The query and page in progress.
+    position: Position,
+    /// Fetched and written, not yet queued.
+    pending: Vec<ParseMessage>,
+    /// Posts handled by an earlier query of this run (profiles and categories overlap).
+    seen: HashSet<String>,
+    store_time: Duration,
+}
+
+impl<S: Store> Run<'_, S> {
+    async fn all(&mut self) -> Result<(), Stop> {
+        let profiles = timed(&mut self.store_time, self.store.profiles())
+            .await
+            .map_err(store_stop)?;
+        if profiles.is_empty() {
+            return Err(Stop::Error(
+                "the store has no search profiles (dimensions table, pk = search_profile): seed them first".into(),
+            ));
+        }
+        for profile in &profiles {
+            if let Some(bad) = profile.categories.iter().find(|c| !is_category(c)) {
+                return Err(Stop::Error(format!(
+                    "search profile `{}` has category `{bad}`, which is not one of MCF's 43 display names (MCF would answer 400); fix the profile",
+                    profile.name
+                )));
+            }
+        }
+        if let Some(previous) = timed(&mut self.store_time, self.store.resume())
+            .await
+            .map_err(store_stop)?
+        {
+            let age = self.checkpoint.started_unix.saturating_sub(previous.started_unix);
+            if age <= self.options.max_resume_age.as_secs() {
+                self.log(&format!(
+                    "resuming run {} ({} queries already done)",
+                    previous.run_id,
+                    previous.done.len()
+                ));
+                self.summary.resumed_from = Some(previous.run_id.clone());
+                self.checkpoint = previous;
+            } else {
+                self.log(&format!(
+                    "ignoring the checkpoint of run {}: {age} s old",
+                    previous.run_id
+                ));
+            }
+        }
+        for profile in &profiles {
+            self.summary.profiles += 1;
+            self.profile(profile).await?;
+        }
+        Ok(())
+    }
+
+    async fn profile(&mut self, profile: &SearchProfile) -> Result<(), Stop> {
+        let mut queue = VecDeque::from([Query::for_profile(profile)]);
+        'queries: while let Some(query) = queue.pop_front() {
+            let key = query.key();
+            if self.checkpoint.split.contains(&key) {
+                if let Split::Into(parts) = split(&query, RESULTS_CAP) {
+                    parts.into_iter().rev().for_each(|part| queue.push_front(part));
+                }
+                continue;
+            }
+            if self.checkpoint.done.contains(&key) {
+                continue;
+            }
+            self.summary.queries += 1;
+            self.position = match &self.checkpoint.current {
+                Some(position) if position.query == key => position.clone(),
+                _ => Position {
+                    query: key.clone(),
+                    ..Position::default()
+                },
+            };
+            let body = query.body(profile);
+            loop {
+                let page = self.position.page;
+                let path = search_path(self.options.page_limit, page);
+                let bytes = match self.fetcher.search(&path, &body).await {
+                    Ok(bytes) => bytes,
+                    Err(FetchError::EndOfResults { .. }) => break,
+                    Err(e @ FetchError::Blocked { .. }) => return Err(blocked(e)),
+                    Err(e) => return Err(Stop::Error(format!("search `{key}` page {page}: {e}"))),
+                };
+                let results = parse_search_response(&bytes).map_err(|e| {
+                    Stop::Error(format!(
+                        "search `{key}` page {page} ({}): not a search response: {e}",
+                        self.fetcher.url(&path)
+                    ))
+                })?;
+                self.summary.pages += 1;
+                if page == 0 {
+                    match split(&query, results.total) {
+                        Split::Into(parts) => {
+                            self.log(&format!(
+                                "`{key}` matches {} posts, MCF's cap: splitting it into {} category queries",
+                                results.total,
+                                parts.len()
+                            ));
+                            self.summary.split_queries += 1;
+                            self.checkpoint.split.push(key);
+                            self.save().await?;
+                            parts.into_iter().rev().for_each(|part| queue.push_front(part));
+                            continue 'queries;
+                        }
+                        Split::Capped => {
+                            self.log(&format!(
+                                "`{key}` matches {} posts: only the first {RESULTS_CAP} can be paged",
+                                results.total
+                            ));
+                            self.summary.capped_queries += 1;
+                        }
+                        Split::Keep => {}
+                    }
+                }
+                self.items(&results).await?;
+                self.flush().await?;
+                let links = PageLinks {
+                    page,
+                    results: results.posts.len() + results.rejects.len(),
+                    has_next: results.next_href.is_some(),
+                    last_page: results.last_page,
+                };
+                let Some(next) = next_page(links) else { break };
+                self.position.page = next;
+                self.position.done_uuids.clear();
+                self.save().await?;
+            }
+            self.checkpoint.done.push(key);
+            self.position = Position::default();
+            self.save().await?;
+        }
+        Ok(())
+    }
+
+    /// Decides on every post of a results page and fetches the new and changed ones.
+    async fn items(&mut self, results: &SearchPage) -> Result<(), Stop> {
+        let mut candidates: Vec<(String, Option<String>)> = results
+            .posts
+            .iter()
+            .map(|p| (p.uuid.clone(), p.updated_at.clone()))
+            .collect();
+        for reject in &results.rejects {
+            self.summary.rejected_items += 1;
+            self.log(&format!(
+                "search item {} ({}) unreadable: {}",
+                reject.index,
+                reject.uuid.as_deref().unwrap_or("no uuid"),
+                reject.error
+            ));
+            // The detail may well be readable: let the parser judge it.
+            candidates.extend(reject.uuid.clone().map(|uuid| (uuid, None)));
+        }
+        let mut fresh = Vec::with_capacity(candidates.len());
+        for (uuid, updated_at) in candidates {
+            if !self.seen.insert(uuid.clone()) {
+                continue;
+            }
+            self.summary.posts_seen += 1;
+            if self.position.done_uuids.contains(&uuid) {
+                self.summary.already_done += 1;
+            } else {
+                fresh.push((uuid, updated_at));
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let uuids: Vec<String> = fresh.iter().map(|(uuid, _)| uuid.clone()).collect();
+        let stored = timed(&mut self.store_time, self.store.versions(&uuids))
+            .await
+            .map_err(store_stop)?;
+        for (uuid, updated_at) in fresh {
+            let decision = decide(updated_at.as_deref(), stored.get(&uuid).map(String::as_str));
+            match decision {
+                Decision::New => self.summary.new += 1,
+                Decision::Changed => self.summary.changed += 1,
+                Decision::Unchanged => self.summary.unchanged += 1,
+            }
+            if decision.fetch() {
+                self.detail(uuid).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn detail(&mut self, uuid: String) -> Result<(), Stop> {
+        match self.fetcher.get(&detail_path(&uuid)).await {
+            Ok(body) => {
+                let key = raw_key(&self.fetch_date, &uuid, "json");
+                timed(&mut self.store_time, self.store.put_raw(&key, body))
+                    .await
+                    .map_err(store_stop)?;
+                self.summary.fetched += 1;
+                self.pending.push(ParseMessage { uuid, key });
+                if self.pending.len() >= ENQUEUE_BATCH {
+                    self.flush().await?;
+                }
+            }
+            Err(FetchError::Gone { .. }) => {
+                self.summary.gone += 1;
+                self.position.done_uuids.push(uuid);
+            }
+            Err(e @ FetchError::Blocked { .. }) => return Err(blocked(e)),
+            Err(e) => {
+                self.summary.failed += 1;
+                self.log(&format!("job {uuid}: {e}; the next run fetches it again"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues the pending messages and records them in the checkpoint.
+    async fn flush(&mut self) -> Result<(), Stop> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        timed(&mut self.store_time, self.store.enqueue(&self.pending))
+            .await
+            .map_err(store_stop)?;
+        self.summary.enqueued += self.pending.len() as u32;
+        self.position.done_uuids.extend(self.pending.drain(..).map(|m| m.uuid));
+        self.save().await
+    }
+
+    async fn save(&mut self) -> Result<(), Stop> {
+        self.checkpoint.current = (!self.position.query.is_empty()).then(|| self.position.clone());
+        timed(&mut self.store_time, self.store.checkpoint(Some(&self.checkpoint)))
+            .await
+            .map_err(store_stop)
+    }
+
+    fn finish(&mut self, total: Duration) {
+        let FetchStats {
+            requests,
+            retries,
+            mcf,
+            rate_wait,
+            backoff,
+        } = self.fetcher.stats.clone();
+        let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+        self.summary.requests = requests;
+        self.summary.retries = retries;
+        self.summary.timing.total_ms = ms(total);
+        self.summary.timing.mcf_ms = ms(mcf);
+        self.summary.timing.rate_wait_ms = ms(rate_wait);
+        self.summary.timing.backoff_ms = ms(backoff);
+        self.summary.timing.store_ms = ms(self.store_time);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        self.summary.finished_at = mcfcore::time::timestamp_from_unix(i64::try_from(now.as_secs()).unwrap_or(0));
+    }
+
+    fn log(&self, message: &str) {
+        if !self.options.quiet {
+            eprintln!("mcfscrape: {message}");
+        }
+    }
+}
+
+fn blocked(e: FetchError) -> Stop {
+    let url = match &e {
+        FetchError::Blocked { url, .. } => url.clone(),
+        _ => String::new(),
+    };
+    Stop::Blocked {
+        url,
+        message: e.to_string(),
+    }
+}
+
+/// Awaits a store call and adds its time to `clock`.
+async fn timed<T>(clock: &mut Duration, call: impl Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = call.await;
+    *clock += started.elapsed();
+    out
+}

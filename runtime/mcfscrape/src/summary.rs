@@ -1,0 +1,138 @@
+//! What a run reports and what it leaves for the next one: the [`RunSummary`] (printed as one
+//! JSON line, recorded in the store) and the [`Checkpoint`] a killed run resumes from.
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended; the binary's exit code follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every query was paged to its end (some details may still have failed: see `failed`).
+    #[default]
+    Completed,
+    /// MCF answered 403 or a verification page: the run stopped at once.
+    Blocked,
+    /// An error stopped the run (the store, a search page that kept failing, no profiles).
+    Failed,
+}
+
+impl Outcome {
+    /// The binary's exit code: 0 completed, 1 failed, 3 blocked.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Completed => 0,
+            Outcome::Failed => 1,
+            Outcome::Blocked => 3,
+        }
+    }
+}
+
+/// Counts and timings of one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The start time, `YYYY-MM-DDTHH:MM:SSZ`; also the run's id.
+    pub run_id: String,
+    pub finished_at: String,
+    pub outcome: Outcome,
+    /// What stopped the run, or the last store error while recording it.
+    pub error: Option<String>,
+    /// The URL that answered "blocked".
+    pub blocked_url: Option<String>,
+    /// The id of the interrupted run this one resumed, if any.
+    pub resumed_from: Option<String>,
+    pub profiles: u32,
+    /// Queries paged (a capped profile counts once per category it was split into).
+    pub queries: u32,
+    /// Queries that reached MCF's 10,000 cap and were split by category.
+    pub split_queries: u32,
+    /// Single-category queries still at the cap: posts past the 10,000th were not reachable.
+    pub capped_queries: u32,
+    pub pages: u32,
+    /// Distinct posts seen in search results this run.
+    pub posts_seen: u32,
+    pub new: u32,
+    pub changed: u32,
+    pub unchanged: u32,
+    /// Posts an interrupted run had already enqueued, skipped when resuming.
+    pub already_done: u32,
+    /// Search items that did not parse (their uuid, when readable, is still fetched).
+    pub rejected_items: u32,
+    /// Job details fetched and written.
+    pub fetched: u32,
+    pub enqueued: u32,
+    /// Details that answered 404: taken down since the search.
+    pub gone: u32,
+    /// Details given up after retries; the next run tries them again.
+    pub failed: u32,
+    /// HTTP requests sent, retries included.
+    pub requests: u32,
+    pub retries: u32,
+    pub blocked: bool,
+    pub timing: Timing,
+}
+
+/// Where the time went, in milliseconds. `total_ms − mcf_ms − rate_wait_ms − backoff_ms` is the
+/// scraper's own work (parsing, deciding, the store), so overhead per post is that divided by
+/// `fetched`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub total_ms: f64,
+    /// Waiting on MCF: from sending a request to having its whole body, all attempts.
+    pub mcf_ms: f64,
+    /// Held back by the rate limiter.
+    pub rate_wait_ms: f64,
+    /// Sleeping between retries.
+    pub backoff_ms: f64,
+    /// Waiting on the store (DynamoDB, S3, SQS, or memory).
+    pub store_ms: f64,
+}
+
+/// Where an interrupted run was, so the next run skips what it finished.
+///
+/// Whole queries are listed once paged to the end; within the query in progress, the page
+/// and the posts of that page already enqueued. Posts before that page need no list: their
+/// pages are not requested again. Anything fetched but not yet enqueued when the run died is
+/// simply fetched again (the parser's writes are idempotent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The interrupted run's id.
+    pub run_id: String,
+    /// Its start, seconds since the Unix epoch (a stale checkpoint is not resumed).
+    pub started_unix: u64,
+    /// Query keys paged to the end (`Query::key`).
+    pub done: Vec<String>,
+    /// Query keys that hit the cap and were split into per-category queries.
+    pub split: Vec<String>,
+    pub current: Option<Position>,
+}
+
+/// The query in progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub query: String,
+    /// The page to request next.
+    pub page: u32,
+    /// uuids of that page already enqueued (or gone).
+    pub done_uuids: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_is_one_json_object_with_snake_case_outcome() {
+        let summary = RunSummary {
+            outcome: Outcome::Blocked,
+            ..RunSummary::default()
+        };
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["outcome"], "blocked");
+        assert!(json["timing"]["mcf_ms"].is_number());
+        assert_eq!(serde_json::from_value::<RunSummary>(json).unwrap(), summary);
+        assert_eq!(
+            [Outcome::Completed, Outcome::Failed, Outcome::Blocked].map(Outcome::exit_code),
+            [0, 1, 3]
+        );
+    }
+}

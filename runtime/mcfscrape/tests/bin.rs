@@ -1,0 +1,93 @@
+//! The `mcfscrape` binary as a user or the Fargate task runs it: flags and environment, the
+//! JSON summary line on stdout, and the exit codes (0 ok, 1 error, 2 bad flags, 3 blocked).
+
+use std::process::{Command, Output};
+
+use mcffixture::{Fault, FixtureServer, Route, Scenario};
+
+fn profiles_file(dir: &tempfile::TempDir) -> String {
+    let path = dir.path().join("profiles.json");
+    let profiles = r#"[{"name": "all", "track": "any"}]"#;
+    std::fs::write(&path, profiles).unwrap();
+    path.display().to_string()
+}
+
+fn scrape(server: &FixtureServer, extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcfscrape"));
+    command
+        .args(["--store", "memory", "--profiles", &profiles_file(&dir), "--quiet"])
+        .env("MCFSCRAPE_MCF_URL", server.url())
+        .env("MCFSCRAPE_RATE", "0")
+        .args(extra);
+    command.output().expect("mcfscrape runs")
+}
+
+fn summary(output: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("no JSON summary line ({e}) in:\n{stdout}"))
+}
+
+#[test]
+fn a_run_prints_one_json_summary_line_and_exits_0() {
+    let server = FixtureServer::default_on_free_port().unwrap();
+    let output = scrape(&server, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 1);
+    let summary = summary(&output);
+    assert_eq!(summary["outcome"], "completed");
+    assert_eq!(summary["fetched"], 100);
+    assert_eq!(summary["enqueued"], 100);
+    assert!(summary["timing"]["mcf_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(server.count(Route::Detail), 100);
+}
+
+#[test]
+fn blocked_exits_3() {
+    let server = FixtureServer::start(
+        0,
+        Scenario::default(),
+        vec![Fault::nth(Route::Detail, 2, Fault::status(403))],
+    )
+    .unwrap();
+    let output = scrape(&server, &[]);
+    assert_eq!(output.status.code(), Some(3));
+    let summary = summary(&output);
+    assert_eq!(summary["outcome"], "blocked");
+    assert_eq!(summary["blocked"], true);
+    assert_eq!(server.count(Route::Detail), 2);
+}
+
+#[test]
+fn errors_exit_1_with_a_message_and_bad_flags_exit_2() {
+    let server = FixtureServer::start(
+        0,
+        Scenario::default(),
+        vec![Fault::from(Route::Search, 1, Fault::status(500))],
+    )
+    .unwrap();
+    let output = scrape(&server, &["--max-attempts", "2"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(summary(&output)["outcome"], "failed");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_mcfscrape"))
+        .args(["--env", "local"])
+        .env_remove("MCFSCRAPE_BUCKET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--bucket"), "{stderr}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_mcfscrape"))
+        .args(["--rate", "fast"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
