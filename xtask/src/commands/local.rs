@@ -31,14 +31,16 @@ pub fn run(project: &Project, ui: &Ui, action: LocalAction) -> Result<u8> {
                 }
             }
         }
-        LocalAction::Stop => match local::stop(root)? {
-            Some(emu) => {
-                ui.info(&format!("stopped the local emulator (pid {}, {})", emu.pid, emu.url));
-                ui.document(&json!({"stopped": true, "pid": emu.pid}));
-            }
-            None => {
-                ui.info("the local emulator was not running");
-                ui.document(&json!({"stopped": false}));
+        LocalAction::Stop => match (local::stop(root)?, local::stop_registry(root)) {
+            (emu, registry) => {
+                if let Some(reg) = &registry {
+                    ui.info(&format!("stopped the local registry (pid {}, {})", reg.pid, reg.addr));
+                }
+                match &emu {
+                    Some(emu) => ui.info(&format!("stopped the local emulator (pid {}, {})", emu.pid, emu.url)),
+                    None => ui.info("the local emulator was not running"),
+                }
+                ui.document(&json!({"stopped": emu.is_some(), "pid": emu.map(|e| e.pid), "registry_stopped": registry.is_some()}));
             }
         },
         LocalAction::Reset => {

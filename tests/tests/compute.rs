@@ -1,0 +1,85 @@
+//! `deploy all` with the compute layer: the parser is built and its zip published to the
+//! artifact bucket under its SHA-256, the function runs that exact zip, and a second deploy
+//! changes nothing. Where moto stops: it does not run Lambda code, and without a Docker engine
+//! the scraper image is skipped (said in the output, recorded with the reason).
+
+use mcfpipe_e2e::{Moto, Project, runtime};
+
+#[test]
+fn deploy_all_publishes_the_parser_by_hash_and_a_redeploy_changes_nothing() {
+    let moto = Moto::start();
+    let p = Project::copy();
+    p.xtask(&moto, &["deploy", "all", "--env", "local"])
+        .ok()
+        .contains("artifacts: created")
+        .contains("compute: created");
+
+    let record: serde_json::Value =
+        serde_json::from_str(&p.read("target/mcfpipe/local/artifacts.json")).expect("the build record");
+    let sha = record["mcfparse"]["sha256"].as_str().expect("zip hash").to_string();
+    let key = record["mcfparse"]["value"].as_str().expect("zip key").to_string();
+    assert_eq!(key, format!("lambda/mcfparse/{sha}.zip"));
+
+    let sdk = moto.sdk();
+    runtime().block_on(async {
+        // The object under that key has exactly that hash.
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+        let bucket = "mcfpipe-local-artifacts-123456789012-ap-southeast-1";
+        let obj = s3
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .expect("zip in the artifact bucket");
+        let bytes = obj.body.collect().await.expect("zip bytes").into_bytes();
+        assert_eq!(xtask::artifacts::sha256_hex(&bytes), sha);
+
+        // The function runs that zip: Lambda's CodeSha256 is the base64 of the same digest.
+        let lambda = aws_sdk_lambda::Client::new(&sdk);
+        let f = lambda
+            .get_function()
+            .function_name("mcfpipe-local-mcfparse")
+            .send()
+            .await
+            .expect("function");
+        let conf = f.configuration().expect("configuration");
+        let want = aws_smithy_types::base64::encode(hex_to_bytes(&sha));
+        assert_eq!(conf.code_sha256(), Some(want.as_str()));
+        assert_eq!(conf.runtime().map(|r| r.as_str()), Some("provided.al2023"));
+        let env = conf.environment().and_then(|e| e.variables()).expect("environment");
+        assert_eq!(env.get("POSTS_TABLE").map(String::as_str), Some("mcfpipe-local-posts"));
+
+        // The queue feeds it, with per-message failures.
+        let mappings = lambda
+            .list_event_source_mappings()
+            .function_name("mcfpipe-local-mcfparse")
+            .send()
+            .await
+            .expect("mappings");
+        let m = &mappings.event_source_mappings()[0];
+        assert_eq!(
+            m.event_source_arn(),
+            Some("arn:aws:sqs:ap-southeast-1:123456789012:mcfpipe-local-parse")
+        );
+        assert_eq!(m.batch_size(), Some(10));
+    });
+
+    // Same sources, same zip, same key: nothing to do anywhere.
+    let run = p.xtask(&moto, &["deploy", "all", "--env", "local"]);
+    run.ok()
+        .contains("already there, not uploaded")
+        .contains("compute: unchanged")
+        .contains("database: unchanged");
+    // Without a Docker engine the image is skipped, and the output says why.
+    if std::env::var_os("DOCKER_HOST").is_none() && !std::path::Path::new("/var/run/docker.sock").exists() {
+        run.contains("mcfscrape: image skipped: no Docker engine");
+    }
+}
+
+fn hex_to_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
