@@ -31,18 +31,19 @@ pub fn run(project: &Project, ui: &Ui, action: LocalAction) -> Result<u8> {
                 }
             }
         }
-        LocalAction::Stop => match (local::stop(root)?, local::stop_registry(root)) {
-            (emu, registry) => {
-                if let Some(reg) = &registry {
-                    ui.info(&format!("stopped the local registry (pid {}, {})", reg.pid, reg.addr));
-                }
-                match &emu {
-                    Some(emu) => ui.info(&format!("stopped the local emulator (pid {}, {})", emu.pid, emu.url)),
-                    None => ui.info("the local emulator was not running"),
-                }
-                ui.document(&json!({"stopped": emu.is_some(), "pid": emu.map(|e| e.pid), "registry_stopped": registry.is_some()}));
+        LocalAction::Stop => {
+            let (emu, registry) = (local::stop(root)?, local::stop_registry(root));
+            if let Some(reg) = &registry {
+                ui.info(&format!("stopped the local registry (pid {}, {})", reg.pid, reg.addr));
             }
-        },
+            match &emu {
+                Some(emu) => ui.info(&format!("stopped the local emulator (pid {}, {})", emu.pid, emu.url)),
+                None => ui.info("the local emulator was not running"),
+            }
+            ui.document(
+                &json!({"stopped": emu.is_some(), "pid": emu.map(|e| e.pid), "registry_stopped": registry.is_some()}),
+            );
+        }
         LocalAction::Reset => {
             let Some(emu) = local::running(root) else {
                 bail!("the local emulator is not running")
