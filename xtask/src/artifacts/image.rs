@@ -17,7 +17,7 @@ use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
 use futures_util::StreamExt;
 
-use super::{Component, Workspace, cargo, sha256_hex};
+use super::{Component, Workspace, cargo, run, sha256_hex};
 use crate::ui::Ui;
 
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -104,15 +104,6 @@ fn shared_libraries(bin: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(libs.into_iter().collect())
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let shown = format!("{cmd:?}");
-    let out = cmd.output().with_context(|| format!("cannot run {shown}"))?;
-    if !out.status.success() {
-        bail!("{shown} failed:\n{}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(())
 }
 
 /// The build context: a Dockerfile and `rootfs/` (binary, CA bundle, libraries).

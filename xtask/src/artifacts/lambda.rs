@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::{Component, Workspace, cargo, sha256_hex};
+use super::{Component, Workspace, cargo, run, sha256_hex};
 use crate::aws::{Aws, error_code, error_text};
 use crate::config::{Architecture, LambdaBuild};
 use crate::ui::Ui;
@@ -71,15 +71,6 @@ fn cargo_lambda() -> Result<PathBuf> {
         .map(|d| d.join("cargo-lambda"))
         .find(|p| p.is_file())
         .ok_or_else(|| anyhow!("cargo-lambda is not installed: `pip install cargo-lambda ziglang` (about 10 s)"))
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let shown = format!("{cmd:?}");
-    let out = cmd.output().with_context(|| format!("cannot run {shown}"))?;
-    if !out.status.success() {
-        bail!("{shown} failed:\n{}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(())
 }
 
 /// A zip holding one executable `bootstrap`, the same bytes for the same binary.
