@@ -48,17 +48,7 @@ pub async fn engine() -> std::result::Result<Docker, String> {
 pub fn build_binary(ws: &Workspace, c: &Component, how: Binary, ui: &Ui) -> Result<(PathBuf, Vec<PathBuf>)> {
     match how {
         Binary::HostDebug => {
-            ui.step(
-                &c.name,
-                &format!(
-                    "cargo build -p {} --bin {} (host debug build, for the emulator)",
-                    c.package, c.binary
-                ),
-            );
-            run(Command::new(cargo())
-                .args(["build", "--quiet", "-p", &c.package, "--bin", &c.binary])
-                .current_dir(&ws.root))?;
-            let bin = ws.target_dir.join("debug").join(&c.binary);
+            let bin = super::host_debug_binary(ws, c, ui)?;
             let libs = shared_libraries(&bin)?;
             Ok((bin, libs))
         }

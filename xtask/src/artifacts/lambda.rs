@@ -3,12 +3,12 @@
 //! SHA-256 unless that key is already there.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::{Component, Workspace, cargo, run, sha256_hex};
+use super::{Component, Workspace, run, sha256_hex};
 use crate::aws::{Aws, error_code, error_text};
 use crate::config::{Architecture, LambdaBuild};
 use crate::ui::Ui;
@@ -20,17 +20,7 @@ pub fn build(ws: &Workspace, c: &Component, arch: Architecture, how: LambdaBuild
             if arch != Architecture::X86_64 || std::env::consts::ARCH != "x86_64" {
                 bail!("host-debug builds are x86_64 on an x86_64 host; set compute.architecture: x86_64");
             }
-            ui.step(
-                &c.name,
-                &format!(
-                    "cargo build -p {} --bin {} (host debug build, for the emulator)",
-                    c.package, c.binary
-                ),
-            );
-            run(Command::new(cargo())
-                .args(["build", "--quiet", "-p", &c.package, "--bin", &c.binary])
-                .current_dir(&ws.root))?;
-            let binary = ws.target_dir.join("debug").join(&c.binary);
+            let binary = super::host_debug_binary(ws, c, ui)?;
             let bytes = std::fs::read(&binary).with_context(|| format!("cannot read {}", binary.display()))?;
             zip_bootstrap(&bytes)
         }
@@ -114,11 +104,6 @@ pub async fn publish(aws: &Aws, bucket: &str, component: &str, zip: &[u8]) -> Re
         .await
         .map_err(|e| anyhow!("cannot upload s3://{bucket}/{key}: {}", error_text(&e)))?;
     Ok((key, true))
-}
-
-/// Where the zip of a host-debug build is, for messages.
-pub fn describe(path: &Path) -> String {
-    path.display().to_string()
 }
 
 #[cfg(test)]

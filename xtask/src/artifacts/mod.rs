@@ -119,6 +119,22 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// `cargo build` of the component's binary for the host (debug), reusing the test build's
+/// cache: what the emulator gets for both zips and images. Returns the binary's path.
+pub(crate) fn host_debug_binary(ws: &Workspace, c: &Component, ui: &crate::ui::Ui) -> Result<PathBuf> {
+    ui.step(
+        &c.name,
+        &format!(
+            "cargo build -p {} --bin {} (host debug build, for the emulator)",
+            c.package, c.binary
+        ),
+    );
+    run(Command::new(cargo())
+        .args(["build", "--quiet", "-p", &c.package, "--bin", &c.binary])
+        .current_dir(&ws.root))?;
+    Ok(ws.target_dir.join("debug").join(&c.binary))
+}
+
 /// Runs a build command; a failure carries the command and its stderr.
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
@@ -140,7 +156,6 @@ use std::collections::BTreeMap;
 use record::Built;
 
 use crate::aws::Aws;
-use crate::config::LambdaBuild;
 use crate::resolve::DeployedOutputs;
 use crate::session::Session;
 
@@ -297,12 +312,4 @@ async fn ecr_target(aws: &Aws, repo_name: &str) -> Result<(String, Option<bollar
             ..Default::default()
         }),
     ))
-}
-
-/// `LambdaBuild` re-exported for messages.
-pub fn lambda_build_name(b: LambdaBuild) -> &'static str {
-    match b {
-        LambdaBuild::CargoLambda => "cargo-lambda",
-        LambdaBuild::HostDebug => "host-debug",
-    }
 }
