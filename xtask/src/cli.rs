@@ -115,6 +115,37 @@ Environments with deploy.approval ask before executing; without a terminal they 
         #[command(flatten)]
         env: EnvArg,
     },
+    /// Write the search profiles of config/seed/search-profiles.yaml into the environment's
+    /// dimensions table, where the scraper reads them.
+    Seed {
+        #[command(flatten)]
+        env: EnvArg,
+        /// Another profiles file (same format).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Run a workflow of the pipeline against a deployed environment.
+    Run {
+        #[command(subcommand)]
+        workflow: Workflow,
+    },
+    /// Deploy every layer, seed the search profiles, run one jobs search and print a summary:
+    /// the first command on a fresh machine (`--env local` by default: the embedded emulator).
+    #[command(
+        long_about = "Deploy every layer, seed the search profiles, run one jobs search and print a summary.\n\n\
+On the local environment the scraper runs in this process against the embedded emulator, and the\n\
+parser step runs the Lambda's handler through a local poller (the emulator runs no Lambda code).\n\
+When MCF cannot be reached (or with --offline), the repository's MCF captures are served by a\n\
+fixture server on 127.0.0.1 instead. With no Docker engine the scraper image is skipped (said so)\n\
+and the workflow still runs."
+    )]
+    Up {
+        #[command(flatten)]
+        search: SearchArgs,
+        /// Do not ask for approval (environments with deploy.approval).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Every stack: its state, last change, and whether it differs from what the files render.
     Status {
         #[command(flatten)]
@@ -160,6 +191,57 @@ Environments with deploy.approval ask before executing; without a terminal they 
         #[arg(long)]
         write: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Workflow {
+    /// One jobs search: scrape MCF (new and changed posts only) into S3 and the parse queue,
+    /// then parse the queued documents into the posts table, and print a summary.
+    #[command(
+        long_about = "One jobs search: scrape MCF (new and changed posts only) into S3 and the parse queue,\n\
+then parse the queued documents into the posts table, and print a summary.\n\n\
+The scraper runs in this process with the environment's config (compute.scraper: mcf_url,\n\
+rate_per_second). On an emulator the parser step runs here too, through the Lambda's own handler;\n\
+on AWS the deployed parser function consumes the queue (--drain parses here as well).\n\n\
+Exit codes: 0 the data landed (rejected documents are kept under rejects/ with their reasons);\n\
+1 the scrape failed or was blocked, or documents stayed on the queue."
+    )]
+    Search(SearchArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Scrape this MCF API URL (a fixture server's, say) instead of the config's.
+    #[arg(long, value_name = "URL", conflicts_with = "offline")]
+    pub mcf_url: Option<String>,
+    /// Serve the repository's MCF captures on 127.0.0.1 and scrape those (no internet needed).
+    /// The local environment does this by itself when MCF cannot be reached.
+    #[arg(long)]
+    pub offline: bool,
+    /// Requests per second to MCF (default: compute.scraper.rate_per_second; no limit for the
+    /// captures).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Fetch at most this many job details; the next run continues where this one stopped.
+    #[arg(long, value_name = "N")]
+    pub max_posts: Option<u32>,
+    /// Also parse the queue here when the deployed function consumes it (AWS).
+    #[arg(long)]
+    pub drain: bool,
+}
+
+impl SearchArgs {
+    fn flags(&self) -> commands::search::Flags {
+        commands::search::Flags {
+            mcf_url: self.mcf_url.clone(),
+            offline: self.offline,
+            rate: self.rate,
+            max_posts: self.max_posts,
+            drain: self.drain,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug, Clone, Copy)]
@@ -237,6 +319,11 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             commands::deploy::run(&open(&env, ui)?, &target, opts).await
         }
         Command::Build { component, env } => commands::build::run(&open(&env, ui)?, &component).await,
+        Command::Seed { env, file } => commands::seed::run(&open(&env, ui)?, file).await,
+        Command::Run {
+            workflow: Workflow::Search(args),
+        } => commands::search::run(&open(&args.env, ui)?, &args.flags()).await,
+        Command::Up { search, yes } => commands::up::run(&open(&search.env, ui)?, &search.flags(), yes).await,
         Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
         Command::Outputs { target, env, out } => commands::outputs::run(&open(&env, ui)?, &target, out).await,
         Command::Teardown {

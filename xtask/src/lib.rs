@@ -15,3 +15,4 @@ pub mod resolve;
 pub mod session;
 pub mod stacks;
 pub mod ui;
+pub mod workflow;

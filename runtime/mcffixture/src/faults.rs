@@ -36,6 +36,9 @@ pub enum FaultKind {
     Delay(Duration),
     /// Answer 200 with only the first half of the JSON body.
     Truncate,
+    /// Answer 200 with whole, valid JSON that is not a job post (a schema change, or an
+    /// error in a 200): the scraper keeps it, the parser must reject it.
+    NotAJob,
 }
 
 /// A fault on requests `from..=to` of a route.
@@ -89,7 +92,7 @@ impl FromStr for Fault {
     fn from_str(s: &str) -> Result<Fault, String> {
         let usage = || {
             format!(
-                "`{s}`: a fault is ROUTE:N[-M|+]:KIND, e.g. detail:3:500, search:1-2:429@5, detail:4+:403, detail:2:delay=1500, detail:7:truncate"
+                "`{s}`: a fault is ROUTE:N[-M|+]:KIND, e.g. detail:3:500, search:1-2:429@5, detail:4+:403, detail:2:delay=1500, detail:7:truncate, detail:5:notajob"
             )
         };
         let mut parts = s.splitn(3, ':');
@@ -111,6 +114,8 @@ impl FromStr for Fault {
         };
         let kind = if kind == "truncate" {
             FaultKind::Truncate
+        } else if kind == "notajob" {
+            FaultKind::NotAJob
         } else if let Some(ms) = kind.strip_prefix("delay=") {
             FaultKind::Delay(Duration::from_millis(number(ms)?))
         } else {

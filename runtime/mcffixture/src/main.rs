@@ -17,7 +17,7 @@ struct Cli {
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// Inject a fault: ROUTE:N[-M|+]:KIND with ROUTE search|detail, requests counted from 1
-    /// per route, KIND a status (500, 403, 429@SECONDS for Retry-After), delay=MS or truncate.
+    /// per route, KIND a status (500, 403, 429@SECONDS for Retry-After), delay=MS, truncate or notajob (a 200 that is not a job post).
     /// Repeatable.
     #[arg(long = "fault", value_name = "FAULT")]
     faults: Vec<Fault>,

@@ -108,6 +108,10 @@ async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base:
         }
         Some(FaultKind::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(FaultKind::Truncate) => truncate = true,
+        Some(FaultKind::NotAJob) => {
+            let body = json!({"message": "mcffixture: a 200 that is not a job post", "path": path});
+            return bytes_response(StatusCode::OK, Bytes::from(body.to_string()));
+        }
         None => {}
     }
 

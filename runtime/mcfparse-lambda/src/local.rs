@@ -55,6 +55,18 @@ pub struct DrainSummary {
     /// Handled, but the delete did not go through: SQS will deliver them again (harmless,
     /// the handler is idempotent).
     pub undeleted: usize,
+    /// Where each rejected document was kept, and why.
+    pub rejects: Vec<Reject>,
+    /// The last error of each record left on the queue.
+    pub failures: Vec<String>,
+}
+
+/// A document the parser kept under `rejects/` instead of storing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reject {
+    pub uuid: Option<String>,
+    pub reject_key: String,
+    pub reason: String,
 }
 
 impl DrainSummary {
@@ -71,8 +83,18 @@ impl DrainSummary {
                 PutOutcome::Filled => self.filled += 1,
                 PutOutcome::Unchanged => self.unchanged += 1,
             },
-            Outcome::Rejected { .. } => self.rejected += 1,
-            Outcome::Failed { .. } => self.failed += 1,
+            Outcome::Rejected { reject_key, reason } => {
+                self.rejected += 1;
+                self.rejects.push(Reject {
+                    uuid: report.uuid.clone(),
+                    reject_key: reject_key.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            Outcome::Failed { error } => {
+                self.failed += 1;
+                self.failures.push(error.clone());
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ use mcfscrape::{ClientConfig, Fetcher, McfClient, MemoryStore, RetryPolicy, RunO
 /// `updatedAt` are not fetched again) and resumable (a killed run's checkpoint is picked up by
 /// the next run within 24 hours).
 ///
-/// Exit codes: 0 the run completed (details that failed after retries are counted in the
+/// Exit codes: 0 the run completed or reached --max-posts (details that failed after retries are counted in the
 /// summary and fetched again next run); 1 an error stopped the run (configuration, AWS, or a
 /// search page that kept failing); 2 bad flags; 3 blocked by MCF (403 or a verification
 /// page): the run stopped at once, wait hours before the next one and consider a lower --rate.
@@ -71,6 +71,10 @@ struct Cli {
     /// Seconds to establish a connection.
     #[arg(long, env = "MCFSCRAPE_CONNECT_TIMEOUT", default_value_t = 10.0)]
     connect_timeout: f64,
+    /// Fetch at most this many job details, then stop (exit 0, outcome `limited`); the next
+    /// run continues where this one stopped.
+    #[arg(long, env = "MCFSCRAPE_MAX_POSTS")]
+    max_posts: Option<u32>,
     /// No progress lines on stderr (the summary line is still printed).
     #[arg(long, short)]
     quiet: bool,
@@ -127,6 +131,7 @@ async fn scrape(cli: Cli) -> Result<RunSummary> {
     let options = RunOptions {
         page_limit: cli.page_size,
         quiet: cli.quiet,
+        max_posts: cli.max_posts,
         ..RunOptions::default()
     };
     match cli.store {

@@ -25,6 +25,9 @@ pub struct RunOptions {
     pub max_resume_age: Duration,
     /// No progress lines on stderr.
     pub quiet: bool,
+    /// Fetch at most this many job details, then stop with [`Outcome::Limited`], keeping the
+    /// checkpoint so the next run continues (a first run against MCF can be thousands of posts).
+    pub max_posts: Option<u32>,
 }
 
 impl Default for RunOptions {
@@ -33,14 +36,20 @@ impl Default for RunOptions {
             page_limit: PAGE_LIMIT,
             max_resume_age: Duration::from_secs(24 * 3600),
             quiet: false,
+            max_posts: None,
         }
     }
 }
 
 /// Why a run stopped early.
 enum Stop {
-    Blocked { url: String, message: String },
+    Blocked {
+        url: String,
+        message: String,
+    },
     Error(String),
+    /// `max_posts` details were fetched.
+    Limited(u32),
 }
 
 fn store_stop(e: StoreError) -> Stop {
@@ -94,6 +103,12 @@ pub async fn run<S: Store>(fetcher: &mut Fetcher, store: &S, options: &RunOption
             run.log(&message);
             run.summary.outcome = Outcome::Failed;
             run.summary.error = Some(message);
+        }
+        Err(Stop::Limited(max)) => {
+            run.log(&format!(
+                "stopped after {max} job details (the limit); the next run continues from here"
+            ));
+            run.summary.outcome = Outcome::Limited;
         }
     }
     if let Some(Stop::Error(message) | Stop::Blocked { message, .. }) = flushed {
@@ -195,9 +210,10 @@ impl<S: Store> Run<'_, S> {
             }
             self.summary.queries += 1;
             self.position = match &self.checkpoint.current {
-                Some(position) if position.query == key => position.clone(),
+                Some(position) if position.query == key => position.clone().in_pages_of(self.options.page_limit),
                 _ => Position {
                     query: key.clone(),
+                    page_limit: self.options.page_limit,
                     ..Position::default()
                 },
             };
@@ -301,6 +317,13 @@ impl<S: Store> Run<'_, S> {
             .map_err(store_stop)?;
         for (uuid, updated_at) in fresh {
             let decision = decide(updated_at.as_deref(), stored.get(&uuid).map(String::as_str));
+            if let Some(max) = self
+                .options
+                .max_posts
+                .filter(|max| decision.fetch() && self.summary.fetched >= *max)
+            {
+                return Err(Stop::Limited(max));
+            }
             match decision {
                 Decision::New => self.summary.new += 1,
                 Decision::Changed => self.summary.changed += 1,

@@ -14,13 +14,16 @@ pub enum Outcome {
     Blocked,
     /// An error stopped the run (the store, a search page that kept failing, no profiles).
     Failed,
+    /// The run fetched the most details it was allowed (`--max-posts`) and stopped there; its
+    /// checkpoint is kept, so the next run goes on where this one stopped.
+    Limited,
 }
 
 impl Outcome {
     /// The binary's exit code: 0 completed, 1 failed, 3 blocked.
     pub fn exit_code(self) -> u8 {
         match self {
-            Outcome::Completed => 0,
+            Outcome::Completed | Outcome::Limited => 0,
             Outcome::Failed => 1,
             Outcome::Blocked => 3,
         }
@@ -114,11 +117,45 @@ pub struct Position {
     pub page: u32,
     /// uuids of that page already enqueued (or gone).
     pub done_uuids: Vec<String>,
+    /// The page size `page` counts in (0: written before this was recorded, assume the
+    /// current one). A run resumed with another page size starts at the page that holds the
+    /// same result, so no post is skipped.
+    #[serde(default)]
+    pub page_limit: u32,
+}
+
+impl Position {
+    /// `self` counted in pages of `limit` results: the page holding the first result not yet
+    /// done, so results are at worst seen twice (the incremental check skips them), never
+    /// skipped.
+    pub fn in_pages_of(mut self, limit: u32) -> Position {
+        if self.page_limit != 0 && self.page_limit != limit && limit != 0 {
+            let first = u64::from(self.page) * u64::from(self.page_limit);
+            self.page = u32::try_from(first / u64::from(limit)).unwrap_or(u32::MAX);
+        }
+        self.page_limit = limit;
+        self
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_position_resumed_with_another_page_size_skips_nothing() {
+        let at = |page, page_limit| Position {
+            page,
+            page_limit,
+            ..Position::default()
+        };
+        // Page 3 of 30 starts at result 90: page 0 of 100 holds it, page 9 of 10 starts there.
+        assert_eq!(at(3, 30).in_pages_of(100).page, 0);
+        assert_eq!(at(3, 30).in_pages_of(10).page, 9);
+        assert_eq!(at(3, 30).in_pages_of(30).page, 3);
+        // Checkpoints from before the page size was recorded keep their page.
+        assert_eq!(at(3, 0).in_pages_of(100), at(3, 100));
+    }
 
     #[test]
     fn summary_is_one_json_object_with_snake_case_outcome() {

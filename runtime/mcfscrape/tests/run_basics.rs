@@ -258,3 +258,33 @@ async fn bad_profiles_and_no_profiles_stop_before_any_request() {
     assert!(empty.error.unwrap().contains("no search profiles"));
     assert_eq!(server.count(Route::Search) + server.count(Route::Detail), 0);
 }
+
+#[tokio::test]
+async fn max_posts_stops_early_and_the_next_run_goes_on_from_there() {
+    let server = FixtureServer::default_on_free_port().unwrap();
+    let store = MemoryStore::new(everything());
+    let limited = RunOptions {
+        page_limit: 30,
+        max_posts: Some(45),
+        ..options()
+    };
+    let first = run(&mut fetcher(&server, 0.0), &store, &limited).await;
+    assert_eq!(first.outcome, Outcome::Limited, "{first:?}");
+    assert_eq!(first.outcome.exit_code(), 0);
+    assert_eq!((first.fetched, first.enqueued, first.new), (45, 45, 45));
+    assert_eq!(server.count(Route::Detail), 45);
+    assert!(store.saved_checkpoint().is_some(), "a limited run keeps its checkpoint");
+
+    // Without a limit the next run fetches exactly the other 55, each once.
+    let unlimited = RunOptions {
+        page_limit: 30,
+        ..options()
+    };
+    let second = run(&mut fetcher(&server, 0.0), &store, &unlimited).await;
+    assert_completed(&second);
+    assert_eq!(second.resumed_from.as_deref(), Some(first.run_id.as_str()));
+    assert_eq!(second.fetched, 55);
+    assert_eq!(server.count(Route::Detail), 100);
+    assert_eq!(queued_once(&store), server.uuids().into_iter().collect());
+    assert_eq!(store.saved_checkpoint(), None);
+}

@@ -30,7 +30,7 @@ pub async fn run(s: &Session, component: &str) -> Result<u8> {
             "bootstrapping: the {ARTIFACTS} stack of {} does not exist yet, deploying it first",
             s.env
         ));
-        super::deploy::run(
+        super::deploy::deploy(
             s,
             ARTIFACTS,
             super::deploy::Options {

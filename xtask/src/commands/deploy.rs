@@ -23,6 +23,14 @@ pub struct Options {
 }
 
 pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
+    let result = deploy(s, target, opts).await?;
+    s.ui.emit("result", result);
+    Ok(0)
+}
+
+/// Deploys and returns the result document (stacks, outcomes, outputs, seconds) without
+/// emitting it, for commands that deploy as one of their steps.
+pub async fn deploy(s: &Session, target: &str, opts: Options) -> Result<serde_json::Value> {
     let started = Instant::now();
     let stacks = s.plan.select(target)?;
     // Render everything first: a template error stops the deploy before any AWS write.
@@ -102,11 +110,7 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
             file.display()
         ));
     }
-    s.ui.emit(
-        "result",
-        json!({"env": s.env, "stacks": results, "outputs": all_outputs, "seconds": started.elapsed().as_secs_f64()}),
-    );
-    Ok(0)
+    Ok(json!({"env": s.env, "stacks": results, "outputs": all_outputs, "seconds": started.elapsed().as_secs_f64()}))
 }
 
 /// Deploys one stack; returns what happened in a word or two.

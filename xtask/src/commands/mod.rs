@@ -8,8 +8,11 @@ pub mod lint;
 pub mod local;
 pub mod outputs;
 pub mod render;
+pub mod search;
+pub mod seed;
 pub mod status;
 pub mod teardown;
+pub mod up;
 
 use std::path::Path;
 

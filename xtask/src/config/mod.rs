@@ -136,6 +136,10 @@ pub struct ParserConfig {
     pub timeout_seconds: u32,
     pub batch_size: u32,
     pub max_concurrency: u32,
+    /// Whether the SQS event source mapping runs. Off on the emulator: moto "invokes" the
+    /// function on every send without running it and deletes the messages; the local
+    /// poller plays the mapping there.
+    pub mapping_enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -297,7 +301,7 @@ fn merge(base: &mut Value, over: Value) {
     }
 }
 
-fn path_string(path: &serde_path_to_error::Path) -> String {
+pub(crate) fn path_string(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
     for seg in path.iter() {

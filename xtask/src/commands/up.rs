@@ -1,0 +1,81 @@
+//! `up`: everything a first run needs, in one command: deploy every layer, seed the search
+//! profiles, run one jobs search, and say what happened and where the data is.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use super::search::{Flags, finish, search};
+use crate::session::Session;
+use crate::workflow::{DataNames, profiles};
+
+pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
+    let started = Instant::now();
+    // A bad seed file stops `up` before anything is deployed.
+    let seed_path = profiles::seed_file(&s.project.config_dir());
+    let list = profiles::load(&seed_path)?;
+
+    s.ui.info(&format!("1/3 deploy every layer of {}", s.env));
+    let deployed = super::deploy::deploy(
+        s,
+        "all",
+        super::deploy::Options {
+            yes,
+            ..Default::default()
+        },
+    )
+    .await
+    .context("up: the deploy failed, nothing was searched")?;
+    s.ui.emit("deployed", deployed.clone());
+
+    s.ui.info(&format!(
+        "2/3 seed {} search profile(s) from {}",
+        list.len(),
+        seed_path.display()
+    ));
+    let aws = s.aws().await?;
+    let names = DataNames::deployed(s, &aws).await?;
+    let ddb = mcfstore::Aws::from_sdk(aws.sdk.clone()).dynamodb();
+    let others = profiles::seed(&ddb, &names.dimensions_table, &list, &crate::local::now_rfc3339()).await?;
+    if !others.is_empty() {
+        s.ui.warn(&format!(
+            "the dimensions table also holds profile(s) not in {}: {} (the scraper runs them too)",
+            seed_path.display(),
+            others.join(", ")
+        ));
+    }
+
+    s.ui.info("3/3 run one jobs search");
+    let report = search(s, flags).await?;
+    let stacks: Vec<String> = deployed["stacks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    format!(
+                        "{} {}",
+                        x["stack"].as_str().unwrap_or("?"),
+                        x["outcome"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    s.ui.print(&format!(
+        "stacks     {}\nprofiles   {}",
+        stacks.join(", "),
+        list.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+    ));
+    s.ui.info(&format!(
+        "up: finished in {:.1} s; `cargo xtask run search --env {}` runs the next search (only what changed is fetched)",
+        started.elapsed().as_secs_f64(),
+        s.env
+    ));
+    let code = finish(
+        s,
+        &report,
+        json!({"deploy": deployed, "profiles": list.iter().map(|p| &p.name).collect::<Vec<_>>(), "seconds": started.elapsed().as_secs_f64()}),
+    )?;
+    Ok(code)
+}

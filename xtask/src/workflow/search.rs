@@ -1,0 +1,375 @@
+//! One jobs search against a deployed environment: the scraper pages MCF (or the fixture
+//! server that serves the repository's captures), writes raw documents and queues them; the
+//! parser step drains the queue through the Lambda's own handler; the report says what
+//! happened and where the data is.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use mcffixture::FixtureServer;
+use mcfparse_lambda::{DrainOptions, DrainSummary, Handler};
+use mcfscrape::aws::{AwsNames, AwsStore};
+use mcfscrape::{ClientConfig, Fetcher, McfClient, Outcome, RetryPolicy, RunOptions, RunSummary};
+use serde::Serialize;
+
+use super::DataNames;
+use crate::aws::Aws;
+use crate::ui::Ui;
+
+/// What the caller asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Scrape this URL instead of the config's `compute.scraper.mcf_url`.
+    pub mcf_url: Option<String>,
+    /// Serve the repository's captures from a fixture server on 127.0.0.1 and scrape that.
+    pub offline: bool,
+    /// When MCF cannot be reached, use the captures instead of failing (local only).
+    pub fallback_offline: bool,
+    /// Requests per second; `None` = the config's (0, no limit, for the fixture server).
+    pub rate: Option<f64>,
+    /// Stop after this many job details (the next run continues).
+    pub max_posts: Option<u32>,
+    /// Run the parser step here (the emulator runs no Lambda code); otherwise the deployed
+    /// function consumes the queue.
+    pub drain: bool,
+}
+
+/// Where the documents came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub url: String,
+    /// `mcf`, `url` (given with --mcf-url) or `captures` (the fixture server).
+    pub kind: &'static str,
+    /// Why the captures were used instead of MCF.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Where the data is, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Locations {
+    pub posts_table: String,
+    pub dimensions_table: String,
+    pub raw_prefix: String,
+    pub rejects_prefix: String,
+    pub queue_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub source: Source,
+    pub scrape: RunSummary,
+    /// `None` when the deployed Lambda consumes the queue.
+    pub parse: Option<DrainSummary>,
+    /// Posts in the table after the run (counted on the emulator only: a scan costs on AWS).
+    pub posts_in_table: Option<u64>,
+    pub seconds: f64,
+    pub data: Locations,
+}
+
+impl Report {
+    /// New posts: fetched as new by the scraper, or inserted by the parser.
+    pub fn new_posts(&self) -> u32 {
+        self.scrape.new
+    }
+
+    /// Search items and documents that could not be read (kept, with their reasons).
+    pub fn rejected(&self) -> usize {
+        self.scrape.rejected_items as usize + self.parse.as_ref().map_or(0, |p| p.rejected)
+    }
+
+    /// Whether the data landed: the scrape completed (or stopped at its limit) and no message
+    /// was left on the queue by a failing parse.
+    pub fn ok(&self) -> bool {
+        matches!(self.scrape.outcome, Outcome::Completed | Outcome::Limited)
+            && self.parse.as_ref().is_none_or(|p| p.failed == 0)
+    }
+
+    pub fn text(&self) -> String {
+        let s = &self.scrape;
+        let mut out = String::new();
+        let source = match self.source.kind {
+            "captures" => format!(
+                "{} (the repository's MCF captures{})",
+                self.source.url,
+                self.source
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            _ => self.source.url.clone(),
+        };
+        out.push_str(&format!("source     {source}\n"));
+        out.push_str(&format!(
+            "scrape     {} ({} profile(s), {} page(s), {} request(s), {} retried)\n",
+            outcome_text(s),
+            s.profiles,
+            s.pages,
+            s.requests,
+            s.retries
+        ));
+        out.push_str(&format!(
+            "posts      {} seen: {} new, {} updated, {} unchanged; {} fetched, {} gone, {} failed (fetched again next run)\n",
+            s.posts_seen, s.new, s.changed, s.unchanged, s.fetched, s.gone, s.failed
+        ));
+        match &self.parse {
+            Some(p) => out.push_str(&format!(
+                "parse      {} message(s): {} inserted, {} replaced, {} filled, {} unchanged, {} rejected, {} failed\n",
+                p.received, p.inserted, p.replaced, p.filled, p.unchanged, p.rejected, p.failed
+            )),
+            None => out.push_str(&format!(
+                "parse      {} message(s) queued for the deployed parser function\n",
+                s.enqueued
+            )),
+        }
+        out.push_str(&format!("rejected   {}", self.rejected()));
+        if let Some(p) = &self.parse {
+            for r in p.rejects.iter().take(5) {
+                out.push_str(&format!("\n           {}: {}", r.reject_key, r.reason));
+            }
+            if p.rejects.len() > 5 {
+                out.push_str(&format!("\n           … and {} more", p.rejects.len() - 5));
+            }
+        }
+        out.push('\n');
+        out.push_str(&format!("time       {:.1} s\n", self.seconds));
+        let count = self.posts_in_table.map(|n| format!(" ({n} posts)")).unwrap_or_default();
+        out.push_str(&format!("posts      table {}{count}\n", self.data.posts_table));
+        out.push_str(&format!("raw        {}\n", self.data.raw_prefix));
+        out.push_str(&format!("rejects    {}\n", self.data.rejects_prefix));
+        out.push_str(&format!(
+            "run log    table {} (pk = scrape_run, sk = {})\n",
+            self.data.dimensions_table, s.run_id
+        ));
+        out
+    }
+}
+
+fn outcome_text(s: &RunSummary) -> String {
+    match s.outcome {
+        Outcome::Completed => "completed".into(),
+        Outcome::Limited => "stopped at --max-posts; the next run continues".into(),
+        Outcome::Failed => format!("FAILED: {}", s.error.as_deref().unwrap_or("unknown error")),
+        Outcome::Blocked => format!(
+            "BLOCKED by MCF at {}: stopped at once; wait hours before the next run, or lower the rate",
+            s.blocked_url.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+/// Runs one search: scrape, then (with `drain`) parse everything queued.
+pub async fn run(
+    aws: &Aws,
+    names: &DataNames,
+    mcf_default: &str,
+    rate_default: f64,
+    options: &Options,
+    ui: &Ui,
+) -> Result<Report> {
+    let started = Instant::now();
+    let (source, fixture) = choose_source(mcf_default, options, ui).await?;
+    let rate = options
+        .rate
+        .unwrap_or(if fixture.is_some() { 0.0 } else { rate_default });
+    ui.info(&format!(
+        "scraping {}{}",
+        source.url,
+        if rate > 0.0 {
+            format!(" at {rate} request(s)/s")
+        } else {
+            " with no rate limit".into()
+        }
+    ));
+    let client = McfClient::new(&ClientConfig {
+        base_url: source.url.clone(),
+        ..ClientConfig::default()
+    })
+    .map_err(|e| anyhow!("cannot build the MCF client: {e}"))?;
+    let mut fetcher = Fetcher::new(client, RetryPolicy::default(), rate);
+    let store = AwsStore::connect(
+        &aws.sdk,
+        AwsNames {
+            posts_table: names.posts_table.clone(),
+            dimensions_table: names.dimensions_table.clone(),
+            bucket: names.bucket.clone(),
+            queue: names.queue_url.clone(),
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    let run_options = RunOptions {
+        quiet: ui.json(),
+        max_posts: options.max_posts,
+        ..RunOptions::default()
+    };
+    let scrape = mcfscrape::run(&mut fetcher, &store, &run_options).await;
+    drop(fixture);
+    ui.info(&format!(
+        "scrape {}: {} post(s) seen, {} fetched and queued",
+        serde_json::to_value(scrape.outcome)?.as_str().unwrap_or("done"),
+        scrape.posts_seen,
+        scrape.enqueued
+    ));
+
+    let mcf_aws = mcfstore::Aws::from_sdk(aws.sdk.clone());
+    let parse = if options.drain {
+        let handler = Handler::from_names(
+            &mcf_aws,
+            &mcfstore::Names {
+                posts_table: Some(names.posts_table.clone()),
+                data_bucket: Some(names.bucket.clone()),
+                dimensions_table: Some(names.dimensions_table.clone()),
+                parse_queue_url: Some(names.queue_url.clone()),
+            },
+        )
+        .map_err(|e| anyhow!("{e}"))?
+        .with_log(false);
+        ui.info(
+            "parsing the queued documents with the parser's handler (local poller: the emulator runs no Lambda code)",
+        );
+        let drained = mcfparse_lambda::drain(&mcf_aws.sqs(), &names.queue_url, &handler, &DrainOptions::default())
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        Some(drained)
+    } else {
+        None
+    };
+    let posts_in_table = if aws.endpoint.is_some() {
+        Some(count_posts(&mcf_aws.dynamodb(), &names.posts_table).await?)
+    } else {
+        None
+    };
+    Ok(Report {
+        source,
+        posts_in_table,
+        seconds: started.elapsed().as_secs_f64(),
+        data: Locations {
+            posts_table: names.posts_table.clone(),
+            dimensions_table: names.dimensions_table.clone(),
+            raw_prefix: format!("s3://{}/raw/{}/", names.bucket, scrape.run_id.get(..10).unwrap_or("")),
+            rejects_prefix: format!("s3://{}/rejects/", names.bucket),
+            queue_url: names.queue_url.clone(),
+        },
+        scrape,
+        parse,
+    })
+}
+
+/// MCF itself, the given URL, or the captures (asked for, or MCF unreachable and allowed).
+async fn choose_source(mcf_default: &str, options: &Options, ui: &Ui) -> Result<(Source, Option<FixtureServer>)> {
+    let captures = |reason: Option<String>| -> Result<(Source, Option<FixtureServer>)> {
+        let server = FixtureServer::default_on_free_port()
+            .map_err(|e| anyhow!("cannot start the fixture server on 127.0.0.1: {e}"))?;
+        Ok((
+            Source {
+                url: server.url().to_string(),
+                kind: "captures",
+                reason,
+            },
+            Some(server),
+        ))
+    };
+    if options.offline {
+        return captures(Some("--offline".into()));
+    }
+    if let Some(url) = &options.mcf_url {
+        return Ok((
+            Source {
+                url: url.clone(),
+                kind: "url",
+                reason: None,
+            },
+            None,
+        ));
+    }
+    match reachable(mcf_default).await {
+        Ok(()) => Ok((
+            Source {
+                url: mcf_default.to_string(),
+                kind: "mcf",
+                reason: None,
+            },
+            None,
+        )),
+        Err(why) if options.fallback_offline => {
+            ui.warn(&format!(
+                "{mcf_default} cannot be reached ({why}): using the repository's MCF captures instead"
+            ));
+            captures(Some(format!("{mcf_default} unreachable: {why}")))
+        }
+        Err(why) => Err(anyhow!(
+            "{mcf_default} cannot be reached ({why}); give --mcf-url URL, or --offline to use the repository's captures"
+        )),
+    }
+}
+
+/// Whether a TCP connection to the URL's host opens within a few seconds.
+async fn reachable(url: &str) -> std::result::Result<(), String> {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let default_port = if url.starts_with("http://") { 80 } else { 443 };
+    let target = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        authority.to_string()
+    } else {
+        format!("{authority}:{default_port}")
+    };
+    let connect = async {
+        let addrs: Vec<_> = tokio::net::lookup_host(&target)
+            .await
+            .map_err(|e| format!("DNS: {e}"))?
+            .collect();
+        let first = addrs.first().ok_or_else(|| format!("DNS: no address for {target}"))?;
+        tokio::net::TcpStream::connect(first)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("connect {first}: {e}"))
+    };
+    tokio::time::timeout(Duration::from_secs(5), connect)
+        .await
+        .map_err(|_| "no answer within 5 s".to_string())?
+}
+
+/// Post items (`sk = POST`) in the posts table.
+pub async fn count_posts(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<u64> {
+    use aws_sdk_dynamodb::types::{AttributeValue, Select};
+    let mut total = 0u64;
+    let mut start = None;
+    loop {
+        let page = ddb
+            .scan()
+            .table_name(table)
+            .select(Select::Count)
+            .filter_expression("#sk = :post")
+            .expression_attribute_names("#sk", mcfcore::layout::SK)
+            .expression_attribute_values(":post", AttributeValue::S(mcfcore::layout::POST_SK.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| anyhow!("DynamoDB Scan {table}: {}", mcfstore::error_text(&e)))?;
+        total += u64::try_from(page.count()).unwrap_or(0);
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reachability_is_a_tcp_connect() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(reachable(&format!("http://127.0.0.1:{port}/v2")).await, Ok(()));
+        drop(listener);
+        assert!(reachable(&format!("http://127.0.0.1:{port}")).await.is_err());
+        assert!(reachable("https://mcf.invalid").await.unwrap_err().starts_with("DNS"));
+    }
+}
