@@ -63,7 +63,7 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
         })
         .unwrap_or_default();
     s.ui.print(&format!(
-        "stacks     {}\nprofiles   {}",
+        "stacks     {}\nprofiles   {}\n",
         stacks.join(", "),
         list.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
     ));
