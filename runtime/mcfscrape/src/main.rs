@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use mcfcore::SearchProfile;
-use mcfscrape::aws::{AwsNames, AwsStore, sdk_config};
+use mcfscrape::aws::{AwsNames, AwsStore};
 use mcfscrape::{ClientConfig, Fetcher, McfClient, MemoryStore, RetryPolicy, RunOptions, RunSummary};
 
 /// Scrape MyCareersFuture: page the search results of every search profile, fetch new and
@@ -145,8 +145,8 @@ async fn scrape(cli: Cli) -> Result<RunSummary> {
         }
         StoreKind::Aws => {
             let names = aws_names(&cli)?;
-            let sdk = sdk_config(cli.endpoint_url.as_deref(), cli.region.as_deref()).await;
-            let store = AwsStore::connect(&sdk, names).await?;
+            let aws = mcfstore::Aws::connect_to(cli.endpoint_url.clone(), cli.region.clone()).await?;
+            let store = AwsStore::connect(aws.sdk(), names).await?;
             Ok(mcfscrape::run(&mut fetcher, &store, &options).await)
         }
     }

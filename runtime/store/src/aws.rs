@@ -22,6 +22,12 @@ impl Aws {
     /// Connects with the standard chain (`AWS_REGION`, credentials from the environment or
     /// the Lambda/ECS role). `endpoint`, or else `AWS_ENDPOINT_URL`, sends every request there.
     pub async fn connect(endpoint: Option<String>) -> Result<Aws, StoreError> {
+        Aws::connect_to(endpoint, None).await
+    }
+
+    /// [`connect`](Aws::connect) with a region that overrides the chain's. A loopback endpoint
+    /// (an emulator) gets dummy credentials, so a real profile is never sent there.
+    pub async fn connect_to(endpoint: Option<String>, region: Option<String>) -> Result<Aws, StoreError> {
         let endpoint = endpoint.or_else(|| std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.trim().is_empty()));
         let http = Builder::new()
             .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
@@ -36,8 +42,21 @@ impl Aws {
                     .operation_attempt_timeout(Duration::from_secs(20))
                     .build(),
             );
+        if let Some(region) = region {
+            loader = loader.region(aws_config::Region::new(region));
+        }
         if let Some(url) = &endpoint {
             loader = loader.endpoint_url(url.clone());
+            let host = url.split("://").nth(1).unwrap_or(url);
+            if ["127.", "localhost", "[::1]"].iter().any(|h| host.starts_with(h)) {
+                loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    "mcfpipe-local",
+                    "mcfpipe-local",
+                    None,
+                    None,
+                    "mcfpipe-local",
+                ));
+            }
         }
         let sdk = loader.load().await;
         if sdk.region().is_none() {

@@ -1,16 +1,16 @@
 //! The AWS store: profiles and run bookkeeping in the `dimensions` table, post versions from
 //! the `posts` table, raw documents in the data bucket, parse messages on the parse queue.
-//! One HTTP client (hyper + rustls on ring) for all three services, as in the deployer.
+//! The SDK connection is `mcfstore::Aws`'s (one hyper + rustls/ring client), as in the parser.
 
 mod items;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use bytes::Bytes;
 use mcfcore::SearchProfile;
 use mcfcore::layout::{PK, POST_SK, ParseMessage, SK, UPDATED_AT, dimension};
@@ -35,43 +35,11 @@ pub struct AwsNames {
     pub queue: String,
 }
 
-/// The SDK config: region and credentials from the standard chain (the task role on
-/// Fargate), `endpoint` for a local emulator. A loopback endpoint gets dummy credentials so a
-/// real profile is never sent to an emulator.
-pub async fn sdk_config(endpoint: Option<&str>, region: Option<&str>) -> SdkConfig {
-    use aws_smithy_http_client::{Builder, tls};
-    let http = Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-        .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .build(),
-        );
-    if let Some(region) = region {
-        loader = loader.region(Region::new(region.to_string()));
-    }
-    if let Some(url) = endpoint {
-        loader = loader.endpoint_url(url);
-        let host = url.split("://").nth(1).unwrap_or(url);
-        if ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| host.starts_with(h)) {
-            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "mcfpipe-local",
-                "mcfpipe-local",
-                None,
-                None,
-                "mcfpipe-local",
-            ));
-        }
-    }
-    loader.load().await
-}
-
-fn sdk_error(operation: impl Into<String>, e: &dyn std::error::Error) -> StoreError {
-    StoreError::new(operation, DisplayErrorContext(e).to_string())
+fn sdk_error<E>(operation: impl Into<String>, e: &SdkError<E>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    StoreError::new(operation, mcfstore::error_text(e))
 }
 
 /// Writes search profiles to the dimensions table (upserts; profiles not given are left
@@ -201,7 +169,7 @@ impl Store for AwsStore {
                     .expression_attribute_names("#pk", PK)
                     .expression_attribute_names("#v", UPDATED_AT)
                     .build()
-                    .map_err(|e| sdk_error(format!("DynamoDB BatchGetItem {table}"), &e))?,
+                    .map_err(|e| StoreError::new(format!("DynamoDB BatchGetItem {table}"), e.to_string()))?,
             );
             // DynamoDB may answer part of a batch and return the rest as unprocessed.
             for round in 0..8u32 {
@@ -259,7 +227,7 @@ impl Store for AwsStore {
                     .id(i.to_string())
                     .message_body(body)
                     .build()
-                    .map_err(|e| sdk_error(operation(), &e))?;
+                    .map_err(|e| StoreError::new(operation(), e.to_string()))?;
                 entries.push(entry);
             }
             // Entries can fail one by one (throttling): send those again, a few times.
