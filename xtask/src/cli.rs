@@ -177,6 +177,12 @@ and the workflow still runs."
         #[arg(long, value_name = "ENV")]
         confirm: Option<String>,
     },
+    /// Remove the environment's deploy lock (left by a deploy or teardown that was killed),
+    /// naming who held it.
+    Unlock {
+        #[command(flatten)]
+        env: EnvArg,
+    },
     /// The embedded local AWS emulator.
     Local {
         #[command(subcommand)]
@@ -340,6 +346,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             )
             .await
         }
+        Command::Unlock { env } => commands::unlock::run(&open(&env, ui)?).await,
         Command::Local { action } => commands::local::run(&project, &ui, action),
         Command::Bench { runs, write } => commands::bench::run(&project, &ui, runs, write),
     }

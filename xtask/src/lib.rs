@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod lint;
 pub mod local;
+pub mod lock;
 pub mod render;
 pub mod resolve;
 pub mod session;

@@ -13,6 +13,7 @@ use crate::config::DeployMethod;
 use crate::render::Rendered;
 use crate::resolve::{Artifacts, Missing};
 use crate::session::Session;
+use crate::stacks::Stack;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -31,24 +32,39 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
 /// Deploys and returns the result document (stacks, outcomes, outputs, seconds) without
 /// emitting it, for commands that deploy as one of their steps.
 pub async fn deploy(s: &Session, target: &str, opts: Options) -> Result<serde_json::Value> {
-    let started = Instant::now();
     let stacks = s.plan.select(target)?;
     // Render everything first: a template error stops the deploy before any AWS write.
     for stack in &stacks {
         s.renderer().template(stack)?;
     }
     let aws = s.aws().await?;
-    let cfn = s.cfn(&aws);
+    crate::lock::with_lock(
+        s,
+        &aws,
+        &format!("deploy {target}"),
+        deploy_stacks(s, &aws, &stacks, opts),
+    )
+    .await
+}
+
+async fn deploy_stacks(
+    s: &Session,
+    aws: &crate::aws::Aws,
+    stacks: &[&Stack],
+    opts: Options,
+) -> Result<serde_json::Value> {
+    let started = Instant::now();
+    let cfn = s.cfn(aws);
     s.ui.info(&format!(
         "deploying {} stack(s) of environment {} to {}",
         stacks.len(),
         s.env,
         aws.target()
     ));
-    let mut deployed = s.upstream_outputs(&cfn, &stacks).await?;
+    let mut deployed = s.upstream_outputs(&cfn, stacks).await?;
     let mut results = Vec::new();
     let mut all_outputs = BTreeMap::new();
-    for stack in &stacks {
+    for stack in stacks {
         let t = Instant::now();
         // Build artifacts named by this stack's parameters, after the stacks they go to exist.
         let needs = stack.artifacts();
@@ -59,7 +75,7 @@ pub async fn deploy(s: &Session, target: &str, opts: Options) -> Result<serde_js
             s.ui.step(&stack.name, "using the recorded artifacts (--no-build)");
             recorded
         } else {
-            crate::artifacts::publish(s, &aws, &deployed, &needs)
+            crate::artifacts::publish(s, aws, &deployed, &needs)
                 .await
                 .with_context(|| format!("building the artifacts of stack {}", stack.name))?
                 .into_iter()

@@ -12,6 +12,7 @@ pub mod search;
 pub mod seed;
 pub mod status;
 pub mod teardown;
+pub mod unlock;
 pub mod up;
 
 use std::path::Path;

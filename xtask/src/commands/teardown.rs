@@ -86,9 +86,44 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
         bail!("not confirmed: nothing was deleted");
     }
 
+    let (deleted, retained) = crate::lock::with_lock(
+        s,
+        &aws,
+        &format!("teardown {target}"),
+        delete_stacks(s, &aws, &existing, protected, &opts),
+    )
+    .await?;
+    if !retained.is_empty() {
+        s.ui.info("retained (DeletionPolicy), still in the account:");
+        for r in &retained {
+            s.ui.info(&format!(
+                "  {} {} ({}, from {})",
+                r["type"].as_str().unwrap_or(""),
+                r["physical_id"].as_str().unwrap_or(""),
+                r["policy"].as_str().unwrap_or(""),
+                r["stack"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    s.ui.emit(
+        "result",
+        json!({"env": s.env, "deleted": deleted, "retained": retained}),
+    );
+    Ok(0)
+}
+
+/// Deletes `existing` in order; returns the deleted stack names and the retained resources.
+async fn delete_stacks(
+    s: &Session,
+    aws: &Aws,
+    existing: &[(&crate::stacks::Stack, crate::cfn::StackInfo)],
+    protected: bool,
+    opts: &Options,
+) -> Result<(Vec<String>, Vec<Value>)> {
+    let cfn = s.cfn(aws);
     let mut deleted = Vec::new();
     let mut retained: Vec<Value> = Vec::new();
-    for (stack, info) in &existing {
+    for (stack, info) in existing {
         if let Some(advice) = blocked_status_advice(info).filter(|_| info.status != "DELETE_FAILED") {
             bail!(advice);
         }
@@ -102,7 +137,7 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
             if policy == "Retain" || policy == "RetainExceptOnCreate" || policy == "Snapshot" {
                 keep.push(json!({"stack": stack.name, "logical_id": logical, "physical_id": physical, "type": kind, "policy": policy}));
             } else if kind == "AWS::S3::Bucket" && !protected && !physical.is_empty() {
-                let n = empty_bucket(&aws, physical).await?;
+                let n = empty_bucket(aws, physical).await?;
                 s.ui.step(
                     &stack.name,
                     &format!("emptied bucket {physical} ({n} objects and versions)"),
@@ -140,23 +175,7 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
         deleted.push(info.name.clone());
         retained.extend(keep);
     }
-    if !retained.is_empty() {
-        s.ui.info("retained (DeletionPolicy), still in the account:");
-        for r in &retained {
-            s.ui.info(&format!(
-                "  {} {} ({}, from {})",
-                r["type"].as_str().unwrap_or(""),
-                r["physical_id"].as_str().unwrap_or(""),
-                r["policy"].as_str().unwrap_or(""),
-                r["stack"].as_str().unwrap_or("")
-            ));
-        }
-    }
-    s.ui.emit(
-        "result",
-        json!({"env": s.env, "deleted": deleted, "retained": retained}),
-    );
-    Ok(0)
+    Ok((deleted, retained))
 }
 
 /// Deletes every object version and delete marker; returns how many.
