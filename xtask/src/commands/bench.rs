@@ -80,13 +80,8 @@ pub fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result<u8> {
     }));
     if write {
         let file = project.root.join("docs/benchmarks.md");
-        let md = markdown(&rows, runs);
         let old = std::fs::read_to_string(&file).unwrap_or_default();
-        let new = match (old.find(START), old.find(END)) {
-            (Some(a), Some(b)) if a < b => format!("{}{md}{}", &old[..a], &old[b + END.len()..]),
-            _ => format!("{old}\n{md}\n"),
-        };
-        write_file(&file, &new)?;
+        write_file(&file, &replace_section(&old, START, END, &markdown(&rows, runs)))?;
         ui.info(&format!("written to {}", file.display()));
     }
     Ok(0)
@@ -190,7 +185,7 @@ fn timed(cmd: &mut Command, what: &str) -> Result<f64> {
     Ok(elapsed)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
     if n % 2 == 1 {
@@ -204,18 +199,18 @@ fn secs(s: f64) -> String {
     format!("{s:.2} s")
 }
 
-fn which(cmd: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn which(cmd: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(cmd)).find(|p| p.is_file())
 }
 
-fn tempdir() -> Result<std::path::PathBuf> {
+pub(crate) fn tempdir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("mcfpipe-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
 
-fn version(cmd: &str, args: &[&str]) -> String {
+pub(crate) fn version(cmd: &str, args: &[&str]) -> String {
     Command::new(cmd)
         .args(args)
         .output()
@@ -224,6 +219,16 @@ fn version(cmd: &str, args: &[&str]) -> String {
             text.lines().next().unwrap_or_default().trim().to_string()
         })
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// `text` with the part from `start` to `end` (markers included) replaced by `section`, which
+/// carries its own markers; appended when the markers are missing or out of order.
+pub(crate) fn replace_section(text: &str, start: &str, end: &str, section: &str) -> String {
+    match (text.find(start), text.find(end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &text[..a], &text[b + end.len()..]),
+        _ if text.trim().is_empty() => format!("{section}\n"),
+        _ => format!("{}\n\n{section}\n", text.trim_end_matches('\n')),
+    }
 }
 
 fn markdown(rows: &[(&str, f64, f64)], runs: usize) -> String {
@@ -246,4 +251,27 @@ fn markdown(rows: &[(&str, f64, f64)], runs: usize) -> String {
     }
     md.push_str(END);
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_is_replaced_between_its_markers_and_the_others_are_kept() {
+        let doc = "# Benchmarks\n\n<!-- bench:deploy:start -->\nold deploy\n<!-- bench:deploy:end -->\n\n## Runtime\n";
+        let runtime = "<!-- bench:runtime:start -->\nnew runtime\n<!-- bench:runtime:end -->";
+        let (rs, re) = ("<!-- bench:runtime:start -->", "<!-- bench:runtime:end -->");
+        // Missing: appended after the text, the deploy section untouched.
+        let once = replace_section(doc, rs, re, runtime);
+        assert_eq!(once, format!("{doc}\n{runtime}\n"));
+        // Present: replaced in place, nothing else moves.
+        let newer = runtime.replace("new runtime", "newer runtime");
+        let twice = replace_section(&once, rs, re, &newer);
+        assert_eq!(twice, format!("{doc}\n{newer}\n"));
+        let deploy = "<!-- bench:deploy:start -->\nnew deploy\n<!-- bench:deploy:end -->";
+        let both = replace_section(&twice, START, END, deploy);
+        assert!(both.contains("new deploy") && !both.contains("old deploy") && both.contains("newer runtime"));
+        assert_eq!(both.matches(START).count(), 1);
+    }
 }
