@@ -74,16 +74,16 @@ pub fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result<u8> {
         ]);
     }
     ui.print(&table(&text));
-    ui.document(&serde_json::json!({
-        "runs": runs,
-        "rows": rows.iter().map(|(n, o, t)| serde_json::json!({"scenario": n, "mcfpipe_s": o, "awscli_s": t, "ratio": t / o})).collect::<Vec<_>>(),
-    }));
     if write {
         let file = project.root.join("docs/benchmarks.md");
         let old = std::fs::read_to_string(&file).unwrap_or_default();
         write_file(&file, &replace_section(&old, START, END, &markdown(&rows, runs)))?;
         ui.info(&format!("written to {}", file.display()));
     }
+    ui.document(&serde_json::json!({
+        "runs": runs,
+        "rows": rows.iter().map(|(n, o, t)| serde_json::json!({"scenario": n, "mcfpipe_s": o, "awscli_s": t, "ratio": t / o})).collect::<Vec<_>>(),
+    }));
     Ok(0)
 }
 

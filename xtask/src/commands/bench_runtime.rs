@@ -81,6 +81,13 @@ pub async fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result
     if !failed.is_empty() {
         ui.warn(&format!("below the issue's target: {}", failed.join("; ")));
     }
+    if write {
+        let file = project.root.join("docs/benchmarks.md");
+        let old = std::fs::read_to_string(&file).unwrap_or_default();
+        write_file(&file, &replace_section(&old, START, END, &report.markdown(runs)))?;
+        ui.info(&format!("written to {}", file.display()));
+    }
+    // Last: in JSON mode the result is the last line.
     ui.document(&json!({
         "runs": runs,
         "machine": report.machine,
@@ -88,12 +95,6 @@ pub async fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result
         "notes": report.notes,
         "details": report.details,
     }));
-    if write {
-        let file = project.root.join("docs/benchmarks.md");
-        let old = std::fs::read_to_string(&file).unwrap_or_default();
-        write_file(&file, &replace_section(&old, START, END, &report.markdown(runs)))?;
-        ui.info(&format!("written to {}", file.display()));
-    }
     Ok(0)
 }
 
