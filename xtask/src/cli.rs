@@ -188,14 +188,13 @@ and the workflow still runs."
         #[command(subcommand)]
         action: LocalAction,
     },
-    /// Benchmark: our `deploy all` against `aws cloudformation deploy` on the same emulator.
+    /// Benchmarks (docs/benchmarks.md). Plain `bench` is `bench deploy`.
+    #[command(args_conflicts_with_subcommands = true)]
     Bench {
-        /// Runs of each measurement (medians are reported).
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-        /// Also write the table into docs/benchmarks.md.
-        #[arg(long)]
-        write: bool,
+        #[command(subcommand)]
+        which: Option<BenchCommand>,
+        #[command(flatten)]
+        options: BenchOptions,
     },
 }
 
@@ -248,6 +247,26 @@ impl SearchArgs {
             drain: self.drain,
         }
     }
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+pub struct BenchOptions {
+    /// Runs of each measurement (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Also write the table into its section of docs/benchmarks.md.
+    #[arg(long)]
+    pub write: bool,
+}
+
+#[derive(Subcommand, Debug, Clone, Copy)]
+pub enum BenchCommand {
+    /// Our `deploy all` against `aws cloudformation deploy` on the same emulator (the default).
+    Deploy(BenchOptions),
+    /// The jobs-search runtime against the issue's targets: mcfparse against Python (json +
+    /// BeautifulSoup) on one core, the parser's peak memory on a batch of 10, the Lambda zip,
+    /// the scraper image, and the scraper's own overhead per post.
+    Runtime(BenchOptions),
 }
 
 #[derive(Subcommand, Debug, Clone, Copy)]
@@ -348,6 +367,41 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
         }
         Command::Unlock { env } => commands::unlock::run(&open(&env, ui)?).await,
         Command::Local { action } => commands::local::run(&project, &ui, action),
-        Command::Bench { runs, write } => commands::bench::run(&project, &ui, runs, write),
+        Command::Bench { which, options } => match which {
+            None => commands::bench::run(&project, &ui, options.runs, options.write),
+            Some(BenchCommand::Deploy(o)) => commands::bench::run(&project, &ui, o.runs, o.write),
+            Some(BenchCommand::Runtime(o)) => commands::bench_runtime::run(&project, &ui, o.runs, o.write).await,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bench(args: &[&str]) -> (Option<BenchCommand>, usize, bool) {
+        let cli = Cli::try_parse_from(["cargo xtask", "bench"].iter().chain(args)).expect("parses");
+        match cli.command {
+            Command::Bench { which, options } => (which, options.runs, options.write),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_bench_is_the_deploy_benchmark_and_runtime_is_a_subcommand() {
+        assert!(matches!(bench(&["--runs", "3", "--write"]), (None, 3, true)));
+        assert!(matches!(bench(&[]), (None, 5, false)));
+        let (which, _, _) = bench(&["deploy", "--runs", "2"]);
+        assert!(matches!(
+            which,
+            Some(BenchCommand::Deploy(BenchOptions { runs: 2, write: false }))
+        ));
+        let (which, _, _) = bench(&["runtime", "--write"]);
+        assert!(matches!(
+            which,
+            Some(BenchCommand::Runtime(BenchOptions { runs: 5, write: true }))
+        ));
+        assert!(Cli::try_parse_from(["cargo xtask", "bench", "--runs", "2", "runtime"]).is_err());
+        assert!(Cli::try_parse_from(["cargo xtask", "--output", "json", "bench", "runtime"]).is_ok());
     }
 }

@@ -82,9 +82,21 @@ impl FixtureServer {
         server::lock(&self.state).counts.get(&route).copied().unwrap_or(0)
     }
 
-    /// Restarts request numbering: counts and fault ranges count from here.
+    /// Time the server spent answering `route`'s requests since the start or the last
+    /// [`reset_counts`](Self::reset_counts): from receiving the request to having the answer.
+    pub fn service_time(&self, route: Route) -> std::time::Duration {
+        server::lock(&self.state)
+            .service
+            .get(&route)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Restarts request numbering: counts, service times and fault ranges count from here.
     pub fn reset_counts(&self) {
-        server::lock(&self.state).counts.clear();
+        let mut state = server::lock(&self.state);
+        state.counts.clear();
+        state.service.clear();
     }
 
     /// Replaces the injected faults.

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -25,6 +26,9 @@ pub struct State {
     pub counts: HashMap<Route, u64>,
     /// Headers of the last request per route (lower-case names).
     pub last_headers: HashMap<Route, Vec<(String, String)>>,
+    /// Time spent answering each route's requests (reading the body, building the answer,
+    /// injected delays included), for the scraper benchmark's context.
+    pub service: HashMap<Route, Duration>,
 }
 
 pub(crate) type Shared = Arc<Mutex<State>>;
@@ -53,7 +57,13 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let (state, catalog, base) = (state.clone(), catalog.clone(), base.clone());
-                async move { Ok::<_, Infallible>(handle(req, &state, &catalog, &base).await) }
+                async move {
+                    let started = Instant::now();
+                    let route = route_of(&req);
+                    let response = handle(req, &state, &catalog, &base).await;
+                    *lock(&state).service.entry(route).or_default() += started.elapsed();
+                    Ok::<_, Infallible>(response)
+                }
             });
             // A client that hangs up mid-response (a timeout in a test) is not our error.
             let _ = hyper::server::conn::http1::Builder::new()
@@ -63,14 +73,18 @@ pub(crate) async fn serve(
     }
 }
 
-async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base: &str) -> Response<Full<Bytes>> {
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or_default().to_string();
-    let route = match (req.method(), path.as_str()) {
+fn route_of(req: &Request<Incoming>) -> Route {
+    match (req.method(), req.uri().path()) {
         (&Method::POST, "/v2/search") => Route::Search,
         (&Method::GET, p) if p.starts_with("/v2/jobs/") => Route::Detail,
         _ => Route::Other,
-    };
+    }
+}
+
+async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base: &str) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let route = route_of(&req);
     let fault = {
         let mut state = lock(state);
         let headers = req

@@ -27,10 +27,57 @@ pub fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result<u8> {
     if me.file_stem().and_then(|s| s.to_str()) != Some("xtask") {
         bail!("run the benchmark as `cargo xtask bench`: it runs its own binary as the mcfpipe side");
     }
+    let dir = tempdir()?;
+    let result = bench_data_layers(project, ui, &dir, &me, &aws_cli, runs, write);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The stacks both tools deploy: the data layers, whose parameters need no other stack's
+/// outputs and no build (the awscli side has no way to pass those).
+const BENCH_STACKS: [&str; 2] = ["networking", "database"];
+
+/// Copies config/, templates/ and the manifests of [`BENCH_STACKS`] under `dir`.
+fn data_layers_copy(project: &Project, dir: &Path) -> Result<Project> {
+    let root = dir.join("project");
+    for sub in ["config", "templates"] {
+        copy_dir(&project.root.join(sub), &root.join(sub))?;
+    }
+    std::fs::create_dir_all(root.join("stacks"))?;
+    for name in BENCH_STACKS {
+        let file = format!("stacks/{name}.yaml");
+        std::fs::copy(project.root.join(&file), root.join(&file)).with_context(|| format!("cannot copy {file}"))?;
+    }
+    Ok(Project::new(Some(root)))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn bench_data_layers(
+    real: &Project,
+    ui: &Ui,
+    dir: &Path,
+    me: &Path,
+    aws_cli: &Path,
+    runs: usize,
+    write: bool,
+) -> Result<u8> {
+    let project = &data_layers_copy(real, dir)?;
     let session = Session::open(project.clone(), ENV, ui.sibling(), None)?;
 
     // The templates both tools deploy: rendered once, by us.
-    let dir = tempdir()?;
     let mut stacks = Vec::new();
     for stack in &session.plan.stacks {
         let r = session.render(stack, &DeployedOutputs::new(), Missing::Placeholder)?;
@@ -53,10 +100,9 @@ pub fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result<u8> {
         "benchmark: {runs} run(s) of each, moto at {url} (pid {})",
         child.id()
     ));
-    let result = measure(project, ui, &me, &aws_cli, &url, port, &stacks, runs);
+    let result = measure(project, ui, me, aws_cli, &url, port, &stacks, runs);
     local::terminate(child.id());
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
     let rows = result?;
 
     let mut text = vec![vec![
@@ -74,21 +120,16 @@ pub fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result<u8> {
         ]);
     }
     ui.print(&table(&text));
+    if write {
+        let file = real.root.join("docs/benchmarks.md");
+        let old = std::fs::read_to_string(&file).unwrap_or_default();
+        write_file(&file, &replace_section(&old, START, END, &markdown(&rows, runs)))?;
+        ui.info(&format!("written to {}", file.display()));
+    }
     ui.document(&serde_json::json!({
         "runs": runs,
         "rows": rows.iter().map(|(n, o, t)| serde_json::json!({"scenario": n, "mcfpipe_s": o, "awscli_s": t, "ratio": t / o})).collect::<Vec<_>>(),
     }));
-    if write {
-        let file = project.root.join("docs/benchmarks.md");
-        let md = markdown(&rows, runs);
-        let old = std::fs::read_to_string(&file).unwrap_or_default();
-        let new = match (old.find(START), old.find(END)) {
-            (Some(a), Some(b)) if a < b => format!("{}{md}{}", &old[..a], &old[b + END.len()..]),
-            _ => format!("{old}\n{md}\n"),
-        };
-        write_file(&file, &new)?;
-        ui.info(&format!("written to {}", file.display()));
-    }
     Ok(0)
 }
 
@@ -190,7 +231,7 @@ fn timed(cmd: &mut Command, what: &str) -> Result<f64> {
     Ok(elapsed)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
     if n % 2 == 1 {
@@ -204,18 +245,18 @@ fn secs(s: f64) -> String {
     format!("{s:.2} s")
 }
 
-fn which(cmd: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn which(cmd: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(cmd)).find(|p| p.is_file())
 }
 
-fn tempdir() -> Result<std::path::PathBuf> {
+pub(crate) fn tempdir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("mcfpipe-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
 
-fn version(cmd: &str, args: &[&str]) -> String {
+pub(crate) fn version(cmd: &str, args: &[&str]) -> String {
     Command::new(cmd)
         .args(args)
         .output()
@@ -224,6 +265,16 @@ fn version(cmd: &str, args: &[&str]) -> String {
             text.lines().next().unwrap_or_default().trim().to_string()
         })
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// `text` with the part from `start` to `end` (markers included) replaced by `section`, which
+/// carries its own markers; appended when the markers are missing or out of order.
+pub(crate) fn replace_section(text: &str, start: &str, end: &str, section: &str) -> String {
+    match (text.find(start), text.find(end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &text[..a], &text[b + end.len()..]),
+        _ if text.trim().is_empty() => format!("{section}\n"),
+        _ => format!("{}\n\n{section}\n", text.trim_end_matches('\n')),
+    }
 }
 
 fn markdown(rows: &[(&str, f64, f64)], runs: usize) -> String {
@@ -246,4 +297,27 @@ fn markdown(rows: &[(&str, f64, f64)], runs: usize) -> String {
     }
     md.push_str(END);
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_is_replaced_between_its_markers_and_the_others_are_kept() {
+        let doc = "# Benchmarks\n\n<!-- bench:deploy:start -->\nold deploy\n<!-- bench:deploy:end -->\n\n## Runtime\n";
+        let runtime = "<!-- bench:runtime:start -->\nnew runtime\n<!-- bench:runtime:end -->";
+        let (rs, re) = ("<!-- bench:runtime:start -->", "<!-- bench:runtime:end -->");
+        // Missing: appended after the text, the deploy section untouched.
+        let once = replace_section(doc, rs, re, runtime);
+        assert_eq!(once, format!("{doc}\n{runtime}\n"));
+        // Present: replaced in place, nothing else moves.
+        let newer = runtime.replace("new runtime", "newer runtime");
+        let twice = replace_section(&once, rs, re, &newer);
+        assert_eq!(twice, format!("{doc}\n{newer}\n"));
+        let deploy = "<!-- bench:deploy:start -->\nnew deploy\n<!-- bench:deploy:end -->";
+        let both = replace_section(&twice, START, END, deploy);
+        assert!(both.contains("new deploy") && !both.contains("old deploy") && both.contains("newer runtime"));
+        assert_eq!(both.matches(START).count(), 1);
+    }
 }

@@ -1,6 +1,7 @@
 //! One module per verb, each with one `run`: the user-facing flow of that command.
 
 pub mod bench;
+pub mod bench_runtime;
 pub mod build;
 pub mod deploy;
 pub mod diff;

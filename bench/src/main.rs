@@ -1,0 +1,79 @@
+//! `mcfbench`: the measurements `cargo xtask bench runtime` runs in a release build, each
+//! printing one JSON document on stdout. Run it through the deployer, which pins it to a core,
+//! runs the Python peer the same way and takes the medians.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "The runtime benchmark's measurements (run by `cargo xtask bench runtime`)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write the captures as single documents plus manifest.json.
+    Prepare {
+        /// tests/fixtures/mcf
+        #[arg(long)]
+        fixtures: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this many search items (default: all 100).
+        #[arg(long)]
+        items: Option<usize>,
+    },
+    /// Parse throughput of mcfparse on prepared documents, per kind and run.
+    Parse {
+        #[arg(long)]
+        docs: PathBuf,
+        /// Time budget per kind and run.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// The scraper's own overhead per post against the fixture server, rate limit off
+    /// (one untimed warm-up run first).
+    Scrape {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Prepare { fixtures, out, items } => {
+            let manifest = mcfbench::prepare(&fixtures, &out, items)?;
+            println!("{}", serde_json::to_string(&manifest)?);
+        }
+        Command::Parse { docs, seconds, runs } => {
+            let budget = Duration::try_from_secs_f64(seconds).context("--seconds")?;
+            let report = mcfbench::throughput(&mcfbench::load(&docs)?, budget, runs)?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        Command::Scrape { runs } => {
+            // The scraper binary's runtime: one thread. The fixture server has a thread of its own.
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let server = mcffixture::FixtureServer::default_on_free_port()?;
+            let runs = runtime.block_on(async {
+                mcfbench::scrape_run(&server).await?;
+                let mut all = Vec::new();
+                for _ in 0..runs {
+                    all.push(mcfbench::scrape_run(&server).await?);
+                }
+                anyhow::Ok(all)
+            })?;
+            println!("{}", serde_json::json!({ "runs": runs }));
+        }
+    }
+    Ok(())
+}
