@@ -1,13 +1,19 @@
 //! Test harness for the end-to-end tests: a real moto server on a free 127.0.0.1 port (stopped
 //! by its PID when the test ends), a throw-away copy of the project to edit, the deployer run
 //! in-process with its output captured, and AWS SDK clients pointed at the emulator so the
-//! tests check what exists through the AWS APIs, not through the deployer's own state.
+//! tests check what exists through the AWS APIs, not through the deployer's own state. Tests
+//! that need a Docker engine get it from [`docker_engine`], and everything they leave in it
+//! (containers, images of a test's registry) is removed when they end.
 
+use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use bollard::Docker;
+use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptions};
 use clap::Parser;
 use xtask::cli::Cli;
 use xtask::ui::Ui;
@@ -164,6 +170,67 @@ impl Project {
             args: args.join(" "),
         }
     }
+}
+
+impl Drop for Project {
+    /// A deploy of `compute` starts a registry for this copy: stop it by its PID, and remove the
+    /// images pushed to it from the engine (their references name a port that is gone).
+    fn drop(&mut self) {
+        let record = xtask::local::state_dir(self.root()).join("registry.json");
+        let registry = std::fs::read_to_string(record)
+            .ok()
+            .and_then(|t| serde_json::from_str::<xtask::local::Registry>(&t).ok());
+        xtask::local::stop_registry(self.root());
+        if let Some(registry) = registry {
+            clean_engine(&[], Some(&registry.addr));
+        }
+    }
+}
+
+/// The Docker engine for a test that needs one (`DOCKER_HOST`, else `/var/run/docker.sock`).
+/// Without one the test is skipped, and says so on stderr (not captured), unless
+/// `MCFPIPE_REQUIRE_DOCKER=1` (CI), where it fails.
+pub async fn docker_engine(test: &str) -> Option<Docker> {
+    match xtask::artifacts::image::engine().await {
+        Ok(docker) => Some(docker),
+        Err(reason) if std::env::var("MCFPIPE_REQUIRE_DOCKER").is_ok_and(|v| v == "1") => {
+            panic!("{test}: MCFPIPE_REQUIRE_DOCKER=1 but {reason}")
+        }
+        Err(reason) => {
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no Docker engine ({reason}): {test}");
+            None
+        }
+    }
+}
+
+/// Removes `containers` (forced) and every image reference into `registry` (`127.0.0.1:PORT`)
+/// from the engine, if one answers. Best effort: errors are ignored. Does nothing when called
+/// from inside a runtime (it needs one of its own).
+pub fn clean_engine(containers: &[String], registry: Option<&str>) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return;
+    }
+    runtime().block_on(async {
+        // A connection of its own: the test's may belong to a runtime nobody drives any more.
+        let Ok(docker) = xtask::artifacts::image::engine().await else {
+            return;
+        };
+        for name in containers {
+            let force = RemoveContainerOptionsBuilder::new().force(true).build();
+            let _ = docker.remove_container(name, Some(force)).await;
+        }
+        let Some(registry) = registry else { return };
+        let prefix = format!("{registry}/");
+        let filters = HashMap::from([("reference", vec![format!("{prefix}*")])]);
+        let listed = ListImagesOptionsBuilder::new().filters(&filters).build();
+        for image in docker.list_images(Some(listed)).await.unwrap_or_default() {
+            for reference in image.repo_tags.iter().chain(&image.repo_digests) {
+                if reference.starts_with(&prefix) {
+                    let _ = docker.remove_image(reference, None::<RemoveImageOptions>, None).await;
+                }
+            }
+        }
+    });
 }
 
 fn copy_dir(from: &Path, to: &Path) {

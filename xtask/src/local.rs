@@ -155,6 +155,14 @@ pub fn spawn(moto: &Path, log_path: &Path, detach: bool) -> Result<(std::process
     let log = std::fs::File::create(log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
     let mut cmd = Command::new(moto);
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // moto runs Lambda code in Docker when it finds an engine (DOCKER_HOST, else the default
+        // socket), pulling a runtime image per invocation. Offline that stalls every SendMessage
+        // to a queue with an event source mapping past the SDK's timeout. Locally the parser runs
+        // in-process (docs/LOCAL.md), so moto gets no engine, even when the images use one.
+        .env(
+            "DOCKER_HOST",
+            "unix:///nonexistent/mcfpipe-moto-runs-no-containers.sock",
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -300,6 +308,7 @@ pub fn ensure_registry(root: &Path) -> std::result::Result<Registry, String> {
         }
         if started.elapsed() > Duration::from_secs(20) {
             let _ = child.kill();
+            let _ = child.wait();
             return Err("the local registry did not answer within 20 s".into());
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -31,16 +31,29 @@ pub enum Binary {
     HostDebug,
 }
 
-/// A reachable Docker engine, or why there is none.
+/// A reachable Docker engine, or why there is none: `DOCKER_HOST` (a `unix://` socket) or
+/// `/var/run/docker.sock`. The client speaks the engine's API version when that is older than
+/// bollard's (Debian 12's `docker.io` 20.10 serves API 1.41).
 pub async fn engine() -> std::result::Result<Docker, String> {
-    let docker = Docker::connect_with_local_defaults().map_err(|e| format!("no Docker engine: {e}"))?;
-    match tokio::time::timeout(Duration::from_secs(3), docker.ping()).await {
-        Ok(Ok(_)) => Ok(docker),
+    let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    if let Some(h) = host.as_deref().filter(|h| !h.starts_with("unix://")) {
+        // bollard would silently fall back to the default socket: a different engine.
+        return Err(format!(
+            "DOCKER_HOST={h} is not a unix:// socket, the only transport this build speaks"
+        ));
+    }
+    let at = host.unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    let docker = Docker::connect_with_local_defaults().map_err(|e| format!("no Docker engine at {at}: {e}"))?;
+    let answer = async {
+        docker.ping().await?;
+        docker.negotiate_version().await
+    };
+    match tokio::time::timeout(Duration::from_secs(3), answer).await {
+        Ok(Ok(docker)) => Ok(docker),
         Ok(Err(e)) => Err(format!(
-            "no Docker engine answers at {} ({e}); start one or set DOCKER_HOST",
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+            "no Docker engine answers at {at} ({e}); start one or set DOCKER_HOST"
         )),
-        Err(_) => Err("the Docker engine did not answer within 3 s".into()),
+        Err(_) => Err(format!("the Docker engine at {at} did not answer within 3 s")),
     }
 }
 
@@ -140,7 +153,13 @@ pub async fn build(docker: &Docker, context: Vec<u8>, tag: &str, component: &str
         if let Some(err) = info.error_detail.and_then(|d| d.message).or(info.error) {
             bail!("building {tag} failed: {err}");
         }
-        if let Some(line) = info.stream.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        // The classic builder prints a bare `--->` for `FROM scratch`.
+        if let Some(line) = info
+            .stream
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && *l != "--->")
+        {
             ui.step(component, &format!("docker: {line}"));
         }
     }

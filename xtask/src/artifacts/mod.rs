@@ -259,7 +259,14 @@ async fn publish_image(s: &Session, aws: &Aws, ws: &Workspace, c: &Component) ->
     let context = image::context(&binary, &libs, &c.binary)?;
     let tag = format!("{registry}:{}", image::content_tag(&context));
     image::build(&docker, context, &tag, &c.name, &s.ui).await?;
-    let digest = image::push(&docker, &tag, credentials).await?;
+    let digest = image::push(&docker, &tag, credentials).await.map_err(|e| {
+        if local {
+            // The engine pushes from its own network namespace: 127.0.0.1 must be this host's.
+            e.context("cannot push to the local registry (the engine must reach this host's 127.0.0.1: a rootless or VM-based engine cannot)")
+        } else {
+            e
+        }
+    })?;
     let size = docker.inspect_image(&tag).await.ok().and_then(|i| i.size).unwrap_or(0);
     s.ui.step(&c.name, &format!("pushed {registry}@{digest} ({size} bytes)"));
     Ok(Built {
