@@ -146,6 +146,16 @@ and the workflow still runs."
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Build and publish every component, then write the release manifest (git commit, config
+    /// and template hashes, each artifact's SHA-256 / digest, S3 key and version) to the
+    /// artifact bucket (releases/<id>.json) and target/mcfpipe/<env>/release.json.
+    Release {
+        #[command(flatten)]
+        env: EnvArg,
+        /// Also write the manifest to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Every stack: its state, last change, and whether it differs from what the files render.
     Status {
         #[command(flatten)]
@@ -344,6 +354,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             commands::deploy::run(&open(&env, ui)?, &target, opts).await
         }
         Command::Build { component, env } => commands::build::run(&open(&env, ui)?, &component).await,
+        Command::Release { env, out } => commands::release::run(&open(&env, ui)?, out).await,
         Command::Seed { env, file } => commands::seed::run(&open(&env, ui)?, file).await,
         Command::Run {
             workflow: Workflow::Search(args),

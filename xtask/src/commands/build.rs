@@ -12,14 +12,48 @@ use crate::session::Session;
 const ARTIFACTS: &str = "artifacts";
 
 pub async fn run(s: &Session, component: &str) -> Result<u8> {
+    let aws = s.aws().await?;
+    let (built, _) = build(s, &aws, component).await?;
+    let mut rows = vec![vec![
+        "COMPONENT".into(),
+        "KIND".into(),
+        "BYTES".into(),
+        "ARTIFACT".into(),
+    ]];
+    for (name, b) in &built {
+        let value = match &b.skipped {
+            Some(why) => format!("skipped: {why}"),
+            None => b.value.clone(),
+        };
+        rows.push(vec![
+            name.clone(),
+            format!("{:?}", b.kind).to_lowercase(),
+            b.bytes.to_string(),
+            value,
+        ]);
+    }
+    s.ui.print(&table(&rows));
+    s.ui.document(&json!({"env": s.env, "artifacts": built}));
+    Ok(0)
+}
+
+/// Builds and publishes `component` (or `all`), bootstrapping the artifacts stack first when
+/// it is missing; returns what was built and the artifacts stack's outputs.
+pub async fn build(
+    s: &Session,
+    aws: &crate::aws::Aws,
+    component: &str,
+) -> Result<(
+    std::collections::BTreeMap<String, crate::artifacts::record::Built>,
+    std::collections::BTreeMap<String, String>,
+)> {
     let ws = Workspace::load(&s.project.workspace)?;
     let names: Vec<&str> = if component == "all" {
         ws.components.iter().map(|c| c.name.as_str()).collect()
     } else {
         vec![ws.component(component)?.name.as_str()]
     };
-    let aws = s.aws().await?;
-    let cfn = s.cfn(&aws);
+    let cfn = s.cfn(aws);
     let stack = s
         .plan
         .get(ARTIFACTS)
@@ -42,26 +76,7 @@ pub async fn run(s: &Session, component: &str) -> Result<u8> {
         info = cfn.describe(&s.full_name(stack)).await?;
     }
     let deployed = DeployedOutputs::from([(ARTIFACTS.to_string(), info.map(|i| i.user_outputs()))]);
-    let built = artifacts::publish(s, &aws, &deployed, &names).await?;
-    let mut rows = vec![vec![
-        "COMPONENT".into(),
-        "KIND".into(),
-        "BYTES".into(),
-        "ARTIFACT".into(),
-    ]];
-    for (name, b) in &built {
-        let value = match &b.skipped {
-            Some(why) => format!("skipped: {why}"),
-            None => b.value.clone(),
-        };
-        rows.push(vec![
-            name.clone(),
-            format!("{:?}", b.kind).to_lowercase(),
-            b.bytes.to_string(),
-            value,
-        ]);
-    }
-    s.ui.print(&table(&rows));
-    s.ui.document(&json!({"env": s.env, "artifacts": built}));
-    Ok(0)
+    let built = artifacts::publish(s, aws, &deployed, &names).await?;
+    let outputs = deployed.get(ARTIFACTS).cloned().flatten().unwrap_or_default();
+    Ok((built, outputs))
 }

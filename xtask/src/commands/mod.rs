@@ -8,6 +8,7 @@ pub mod diff;
 pub mod lint;
 pub mod local;
 pub mod outputs;
+pub mod release;
 pub mod render;
 pub mod search;
 pub mod seed;
