@@ -75,6 +75,15 @@ fn release_publishes_and_records_the_exact_artifacts() {
         assert!(artifact.ends_with(image["sha256"].as_str().unwrap()), "{image}");
     }
 
+    // Deployed without rebuilding, the environment runs that release, and `status` says so.
+    p.xtask(&moto, &["status", "--env", "local"])
+        .ok()
+        .contains("release: nothing deployed that runs code");
+    p.xtask(&moto, &["deploy", "all", "--env", "local", "--no-build"]).ok();
+    p.xtask(&moto, &["status", "--env", "local"])
+        .ok()
+        .contains(&format!("release {id} (commit "));
+
     // The same bits: the same release id (the zip is deterministic, so nothing is uploaded).
     let second = release(&p, &moto);
     assert_eq!(second["components"]["mcfparse"], first["components"]["mcfparse"]);

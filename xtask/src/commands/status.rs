@@ -19,9 +19,18 @@ pub async fn run(s: &Session) -> Result<u8> {
         "LOCAL FILES".into(),
     ]];
     let mut docs = Vec::new();
+    // component → the artifact the deployed stacks run (from their parameters).
+    let mut running = std::collections::BTreeMap::new();
     for stack in &all {
         let full = s.full_name(stack);
         let info = cfn.describe(&full).await?;
+        if let Some(i) = &info {
+            for (param, source) in &stack.manifest.parameters {
+                if let (Some(component), Some(value)) = (source.artifact(), i.parameters.get(param)) {
+                    running.insert(component.to_string(), value.clone());
+                }
+            }
+        }
         let rendered = s.render(stack, &deployed, Missing::Placeholder)?;
         let (status, last, sync, reason) = match &info {
             None => ("NOT_DEPLOYED".to_string(), String::new(), "-".to_string(), None),
@@ -66,7 +75,87 @@ pub async fn run(s: &Session) -> Result<u8> {
             "last_change": last, "local_files": sync, "reason": reason}),
         );
     }
-    s.ui.print(&format!("environment {} ({})\n{}", s.env, aws.target(), table(&rows)));
-    s.ui.document(&json!({"env": s.env, "stacks": docs}));
+    let release = running_release(s, &aws, &deployed, &running).await;
+    let release_line = match &release {
+        Ok(Some(m)) => format!(
+            "release {} (commit {}, built {} for {})",
+            m.release,
+            m.git.commit.get(..12).unwrap_or(&m.git.commit),
+            m.created,
+            m.env
+        ),
+        Ok(None) if running.is_empty() => "release: nothing deployed that runs code".to_string(),
+        Ok(None) => "release: none of the stored release manifests names the deployed artifacts (built by `deploy`/`build`, not `release`)".to_string(),
+        Err(e) => format!("release: unknown ({e:#})"),
+    };
+    s.ui.print(&format!(
+        "environment {} ({})\n{}{release_line}\n",
+        s.env,
+        aws.target(),
+        table(&rows)
+    ));
+    s.ui.document(&json!({"env": s.env, "stacks": docs, "artifacts": running,
+        "release": release.ok().flatten().map(|m| m.release)}));
     Ok(0)
+}
+
+/// The stored release manifest (`releases/*.json` in the artifact bucket) whose components are
+/// exactly what the deployed stacks run, newest first.
+async fn running_release(
+    s: &Session,
+    aws: &crate::aws::Aws,
+    deployed: &crate::resolve::DeployedOutputs,
+    running: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<super::release::Manifest>> {
+    if running.is_empty() {
+        return Ok(None);
+    }
+    let bucket = match deployed
+        .get("artifacts")
+        .cloned()
+        .flatten()
+        .and_then(|o| o.get("ArtifactBucketName").cloned())
+    {
+        Some(b) => b,
+        None => match crate::lock::bucket(s, aws).await? {
+            Some(b) => b,
+            None => return Ok(None),
+        },
+    };
+    let s3 = aws.s3();
+    let mut found: Vec<super::release::Manifest> = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix("releases/")
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("listing s3://{bucket}/releases/: {}", crate::aws::error_text(&e)))?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            let Ok(got) = s3.get_object().bucket(&bucket).key(key).send().await else {
+                continue;
+            };
+            let Ok(bytes) = got.body.collect().await else { continue };
+            let Ok(m) = serde_json::from_slice::<super::release::Manifest>(&bytes.into_bytes()) else {
+                continue;
+            };
+            let same = m.components.len() == running.len()
+                && m.components
+                    .iter()
+                    .all(|(name, c)| running.get(name) == Some(&c.artifact));
+            if same {
+                found.push(m);
+            }
+        }
+        token = page.next_continuation_token.clone();
+        if token.is_none() {
+            break;
+        }
+    }
+    found.sort_by(|a, b| b.created.cmp(&a.created));
+    Ok(found.into_iter().next())
 }
