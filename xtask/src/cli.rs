@@ -12,8 +12,9 @@ use crate::ui::{Format, Ui};
 #[derive(Parser, Debug)]
 #[command(
     name = "cargo xtask",
-    about = "mcfpipe deployer: render, lint, diff, deploy and tear down the CloudFormation stacks",
-    long_about = "mcfpipe deployer: render, lint, diff, deploy and tear down the CloudFormation stacks.\n\n\
+    about = "mcfpipe: deploy the job-search pipeline's CloudFormation stacks, build and release its components, and run its workflows",
+    long_about = "mcfpipe: deploy the job-search pipeline's CloudFormation stacks, build and release its components,\n\
+and run its workflows (`up` does all of it on the embedded local emulator).\n\n\
 Configuration comes from config/base.yaml overlaid by config/<env>.yaml; stacks are described by\n\
 stacks/<name>.yaml and rendered from templates/. The environment `local` runs against an\n\
 embedded AWS emulator (moto) that the deployer starts itself on 127.0.0.1.\n\n\
