@@ -63,6 +63,10 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
     }
     let names: Vec<String> = existing.iter().map(|(_, i)| i.name.clone()).collect();
     s.ui.info(&format!("will delete, in this order: {}", names.join(", ")));
+    // What the teardown will do to data, before anything is asked or done.
+    for line in survey(s, &aws, &existing, protected).await? {
+        s.ui.info(&format!("  {line}"));
+    }
     if protected {
         let ok = match &opts.confirm {
             Some(c) => c == &s.env,
@@ -142,6 +146,10 @@ async fn delete_stacks(
                     &stack.name,
                     &format!("emptied bucket {physical} ({n} objects and versions)"),
                 );
+            } else if kind == "AWS::ECR::Repository" && !protected && !physical.is_empty() {
+                // CloudFormation refuses to delete a repository that still holds images.
+                let n = empty_repository(aws, physical).await?;
+                s.ui.step(&stack.name, &format!("emptied ECR repository {physical} ({n} images)"));
             }
         }
         if info.termination_protection {
@@ -176,6 +184,105 @@ async fn delete_stacks(
         retained.extend(keep);
     }
     Ok((deleted, retained))
+}
+
+/// One line per resource that holds data: what the teardown will do with it.
+async fn survey(
+    s: &Session,
+    aws: &Aws,
+    existing: &[(&crate::stacks::Stack, crate::cfn::StackInfo)],
+    protected: bool,
+) -> Result<Vec<String>> {
+    let cfn = s.cfn(aws);
+    let mut lines = Vec::new();
+    for (stack, info) in existing {
+        let template = cfn.template(&info.id).await.unwrap_or_default();
+        for (logical, physical, kind) in cfn.resources(&info.id).await? {
+            let policy = template["Resources"][&logical]["DeletionPolicy"]
+                .as_str()
+                .unwrap_or("Delete");
+            let retained = matches!(policy, "Retain" | "RetainExceptOnCreate" | "Snapshot");
+            let holds = match kind.as_str() {
+                "AWS::S3::Bucket" => Some(format!("bucket {physical}: {}", count_objects(aws, &physical).await)),
+                "AWS::ECR::Repository" => Some(format!(
+                    "ECR repository {physical}: {}",
+                    count_images(aws, &physical).await
+                )),
+                "AWS::DynamoDB::Table" => Some(format!("table {physical}")),
+                "AWS::SQS::Queue" => Some(format!("queue {physical}")),
+                _ => None,
+            };
+            let Some(what) = holds else { continue };
+            let fate = if retained {
+                format!("KEPT (DeletionPolicy {policy})")
+            } else if protected && matches!(kind.as_str(), "AWS::S3::Bucket" | "AWS::ECR::Repository") {
+                "not emptied (protected environment): the stack delete fails on it if it holds data".into()
+            } else if matches!(kind.as_str(), "AWS::S3::Bucket" | "AWS::ECR::Repository") {
+                "emptied, then DELETED".into()
+            } else {
+                "DELETED with its data".into()
+            };
+            lines.push(format!("{}: {what}: {fate}", stack.name));
+        }
+    }
+    Ok(lines)
+}
+
+/// "N objects and versions" (1000+ when there are more), or why it is unknown.
+async fn count_objects(aws: &Aws, bucket: &str) -> String {
+    match aws
+        .s3()
+        .list_object_versions()
+        .bucket(bucket)
+        .max_keys(1000)
+        .send()
+        .await
+    {
+        Ok(p) => {
+            let n = p.versions().len() + p.delete_markers().len();
+            let more = if p.is_truncated() == Some(true) { "+" } else { "" };
+            format!("{n}{more} objects and versions")
+        }
+        Err(e) => format!("contents unknown ({})", error_text(&e)),
+    }
+}
+
+async fn count_images(aws: &Aws, repository: &str) -> String {
+    let ecr = aws_sdk_ecr::Client::new(&aws.sdk);
+    match ecr.list_images().repository_name(repository).send().await {
+        Ok(p) => {
+            let more = if p.next_token().is_some() { "+" } else { "" };
+            format!("{}{more} images", p.image_ids().len())
+        }
+        Err(e) => format!("contents unknown ({})", error_text(&e)),
+    }
+}
+
+/// Deletes every image of an ECR repository; returns how many.
+async fn empty_repository(aws: &Aws, repository: &str) -> Result<usize> {
+    let ecr = aws_sdk_ecr::Client::new(&aws.sdk);
+    let mut count = 0;
+    loop {
+        let page = match ecr.list_images().repository_name(repository).send().await {
+            Ok(p) => p,
+            Err(e) if crate::aws::error_code(&e).as_deref() == Some("RepositoryNotFoundException") => return Ok(count),
+            Err(e) => bail!(
+                "cannot list ECR repository {repository} to empty it: {}",
+                error_text(&e)
+            ),
+        };
+        let ids = page.image_ids().to_vec();
+        if ids.is_empty() {
+            return Ok(count);
+        }
+        count += ids.len();
+        ecr.batch_delete_image()
+            .repository_name(repository)
+            .set_image_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| anyhow!("cannot empty ECR repository {repository}: {}", error_text(&e)))?;
+    }
 }
 
 /// Deletes every object version and delete marker; returns how many.
