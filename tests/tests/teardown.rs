@@ -51,6 +51,12 @@ fn teardown_lists_what_holds_data_then_empties_buckets_and_repositories() {
         .expect("the AWS CLI (pip install awscli)");
     assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
 
+    // moto does not implement drift detection: `drift` says so instead of reporting "in sync".
+    p.xtask(&moto, &["drift", "--env", "local"])
+        .expect_code(1)
+        .contains("does not implement DetectStackDrift")
+        .contains("drift detection needs AWS");
+
     // Without a terminal or --yes: the plan is shown, nothing is deleted.
     p.xtask(&moto, &["teardown", "--env", "local"])
         .expect_code(1)

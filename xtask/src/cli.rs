@@ -157,6 +157,13 @@ and the workflow still runs."
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// What changed in AWS behind our back: CloudFormation drift detection on every deployed
+    /// stack, with each MODIFIED or DELETED resource and its drifted properties. Exit 0 no
+    /// drift, 2 drift, 1 error (the emulator does not implement drift detection).
+    Drift {
+        #[command(flatten)]
+        env: EnvArg,
+    },
     /// Every stack: its state, last change, and whether it differs from what the files render.
     Status {
         #[command(flatten)]
@@ -355,6 +362,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             commands::deploy::run(&open(&env, ui)?, &target, opts).await
         }
         Command::Build { component, env } => commands::build::run(&open(&env, ui)?, &component).await,
+        Command::Drift { env } => commands::drift::run(&open(&env, ui)?).await,
         Command::Release { env, out } => commands::release::run(&open(&env, ui)?, out).await,
         Command::Seed { env, file } => commands::seed::run(&open(&env, ui)?, file).await,
         Command::Run {

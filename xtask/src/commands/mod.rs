@@ -5,6 +5,7 @@ pub mod bench_runtime;
 pub mod build;
 pub mod deploy;
 pub mod diff;
+pub mod drift;
 pub mod lint;
 pub mod local;
 pub mod outputs;
