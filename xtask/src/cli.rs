@@ -20,7 +20,8 @@ stacks/<name>.yaml and rendered from templates/. The environment `local` runs ag
 embedded AWS emulator (moto) that the deployer starts itself on 127.0.0.1.\n\n\
 AWS access uses the standard chain: AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO,\n\
 AWS_REGION (when the config names no region) and AWS_ENDPOINT_URL.\n\n\
-Exit codes: 0 success (nothing to do is success); 1 error; 2 `diff --exit-code` found changes.",
+Exit codes: 0 success (nothing to do is success); 1 error; 2 `diff --exit-code` found changes,\n\
+or `drift` found drift.",
     version
 )]
 pub struct Cli {
