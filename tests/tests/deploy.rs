@@ -528,3 +528,50 @@ fn a_protected_environment_is_torn_down_only_with_force_and_keeps_its_data() {
         assert_eq!(tables.table_names().len(), 4, "retained tables are still there");
     });
 }
+
+#[test]
+fn status_names_the_stacks_to_redeploy_when_an_upstream_output_changed() {
+    let moto = Moto::start();
+    let p = Project::with_stacks(&[]);
+    p.write(
+        "stacks/upstream.yaml",
+        "layer: networking\ntemplate: upstream.yaml.j2\nparameters:\n  Days: {config: logs.retention_days}\n",
+    );
+    p.write(
+        "templates/upstream.yaml.j2",
+        "Parameters:\n  Days: {Type: String}\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: {{ name('upstream') | tojson }}\n      Tags: {{ tags() | tojson }}\nOutputs:\n  Days: {Value: {Ref: Days}}\n",
+    );
+    p.write(
+        "stacks/consumer.yaml",
+        "layer: compute\ntemplate: consumer.yaml.j2\nparameters:\n  Days: {stack_output: upstream.Days}\n",
+    );
+    p.write(
+        "templates/consumer.yaml.j2",
+        "Parameters:\n  Days: {Type: String}\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: {{ name('consumer') | tojson }}\n      Tags: {{ tags() | tojson }}\nOutputs:\n  SeenDays: {Value: {Ref: Days}}\n",
+    );
+    p.xtask(&moto, &["deploy", "all", "--env", "local"]).ok();
+    let status = p.xtask(&moto, &["status", "--env", "local"]);
+    assert!(!status.ok().output.contains("redeploy "), "{}", status.output);
+
+    // The upstream's output changes; the consumer still runs with the old value.
+    let local = p.read("config/local.yaml");
+    assert!(local.contains("  retention_days: 1\n"));
+    p.write(
+        "config/local.yaml",
+        &local.replacen("  retention_days: 1\n", "  retention_days: 3\n", 1),
+    );
+    p.xtask(&moto, &["deploy", "networking", "--env", "local"]).ok();
+    p.xtask(&moto, &["status", "--env", "local"])
+        .ok()
+        .contains("redeploy consumer: its parameter Days is 1 but upstream.Days is now 3");
+    let doc = p
+        .xtask(&moto, &["--output", "json", "status", "--env", "local"])
+        .json_lines()
+        .pop()
+        .unwrap();
+    assert_eq!(doc["redeploy"][0]["stack"], "consumer");
+
+    p.xtask(&moto, &["deploy", "all", "--env", "local"]).ok();
+    let status = p.xtask(&moto, &["status", "--env", "local"]);
+    assert!(!status.ok().output.contains("redeploy "), "{}", status.output);
+}

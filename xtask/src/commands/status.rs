@@ -21,6 +21,7 @@ pub async fn run(s: &Session) -> Result<u8> {
     let mut docs = Vec::new();
     // component → the artifact the deployed stacks run (from their parameters).
     let mut running = std::collections::BTreeMap::new();
+    let mut stale: Vec<serde_json::Value> = Vec::new();
     for stack in &all {
         let full = s.full_name(stack);
         let info = cfn.describe(&full).await?;
@@ -28,6 +29,19 @@ pub async fn run(s: &Session) -> Result<u8> {
             for (param, source) in &stack.manifest.parameters {
                 if let (Some(component), Some(value)) = (source.artifact(), i.parameters.get(param)) {
                     running.insert(component.to_string(), value.clone());
+                }
+                // A parameter taken from an upstream output that has changed since this stack
+                // was deployed: the stack runs with the old value until it is redeployed.
+                if let Some((up, output)) = source.output_ref() {
+                    let now = deployed.get(up).and_then(|o| o.as_ref()).and_then(|o| o.get(output));
+                    if let (Some(now), Some(was)) = (now, i.parameters.get(param)) {
+                        if now != was {
+                            stale.push(
+                                json!({"stack": stack.name, "parameter": param, "from": format!("{up}.{output}"),
+                                "deployed": was, "now": now}),
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -88,14 +102,27 @@ pub async fn run(s: &Session) -> Result<u8> {
         Ok(None) => "release: none of the stored release manifests names the deployed artifacts (built by `deploy`/`build`, not `release`)".to_string(),
         Err(e) => format!("release: unknown ({e:#})"),
     };
+    let mut redeploy = String::new();
+    for x in &stale {
+        redeploy.push_str(&format!(
+            "redeploy {}: its parameter {} is {} but {} is now {}\n",
+            x["stack"].as_str().unwrap_or_default(),
+            x["parameter"].as_str().unwrap_or_default(),
+            x["deployed"].as_str().unwrap_or_default(),
+            x["from"].as_str().unwrap_or_default(),
+            x["now"].as_str().unwrap_or_default()
+        ));
+    }
     s.ui.print(&format!(
-        "environment {} ({})\n{}{release_line}\n",
+        "environment {} ({})\n{}{redeploy}{release_line}\n",
         s.env,
         aws.target(),
         table(&rows)
     ));
-    s.ui.document(&json!({"env": s.env, "stacks": docs, "artifacts": running,
-        "release": release.ok().flatten().map(|m| m.release)}));
+    s.ui.document(
+        &json!({"env": s.env, "stacks": docs, "artifacts": running, "redeploy": stale,
+        "release": release.ok().flatten().map(|m| m.release)}),
+    );
     Ok(0)
 }
 
