@@ -41,7 +41,7 @@ const BENCH_STACKS: [&str; 2] = ["networking", "database"];
 fn data_layers_copy(project: &Project, dir: &Path) -> Result<Project> {
     let root = dir.join("project");
     for sub in ["config", "templates"] {
-        copy_dir(&project.root.join(sub), &root.join(sub))?;
+        super::bench_runtime::copy_dir(&project.root.join(sub), &root.join(sub))?;
     }
     std::fs::create_dir_all(root.join("stacks"))?;
     for name in BENCH_STACKS {
@@ -49,20 +49,6 @@ fn data_layers_copy(project: &Project, dir: &Path) -> Result<Project> {
         std::fs::copy(project.root.join(&file), root.join(&file)).with_context(|| format!("cannot copy {file}"))?;
     }
     Ok(Project::new(Some(root)))
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 fn bench_data_layers(

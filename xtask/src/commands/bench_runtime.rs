@@ -800,7 +800,8 @@ fn sqs_event(batch: &[(mcfcore::layout::ParseMessage, Vec<u8>)], queue_arn: &str
     Ok(json!({ "Records": records }).to_string())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+/// Copies a folder tree (the benchmarks' throw-away project copies).
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
         let entry = entry?;

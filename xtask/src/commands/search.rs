@@ -3,6 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
+use crate::aws::Aws;
 use crate::session::Session;
 use crate::workflow::{DataNames, search};
 
@@ -18,14 +19,14 @@ pub struct Flags {
 }
 
 pub async fn run(s: &Session, flags: &Flags) -> Result<u8> {
-    let report = search(s, flags).await?;
+    let aws = s.aws().await?;
+    let names = DataNames::deployed(s, &aws).await?;
+    let report = search(s, &aws, &names, flags).await?;
     finish(s, &report, json!({}))
 }
 
-/// Runs the search; the caller reports it.
-pub async fn search(s: &Session, flags: &Flags) -> Result<search::Report> {
-    let aws = s.aws().await?;
-    let names = DataNames::deployed(s, &aws).await?;
+/// Runs the search on the environment's `names`; the caller reports it.
+pub async fn search(s: &Session, aws: &Aws, names: &DataNames, flags: &Flags) -> Result<search::Report> {
     let emulator = aws.endpoint.is_some();
     let options = search::Options {
         mcf_url: flags.mcf_url.clone(),
@@ -38,7 +39,7 @@ pub async fn search(s: &Session, flags: &Flags) -> Result<search::Report> {
         drain: flags.drain || emulator,
     };
     let scraper = &s.config.compute.scraper;
-    search::run(&aws, &names, &scraper.mcf_url, scraper.rate_per_second, &options, &s.ui).await
+    search::run(aws, names, &scraper.mcf_url, scraper.rate_per_second, &options, &s.ui).await
 }
 
 /// Prints the summary and the result line (with `extra` merged in); exit 1 when the data

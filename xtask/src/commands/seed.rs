@@ -1,7 +1,7 @@
 //! `seed`: the search profiles of `config/seed/search-profiles.yaml` into the environment's
 //! dimensions table, where the scraper reads them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde_json::json;
@@ -15,8 +15,7 @@ pub async fn run(s: &Session, file: Option<PathBuf>) -> Result<u8> {
     let list = profiles::load(&path)?;
     let aws = s.aws().await?;
     let names = DataNames::deployed(s, &aws).await?;
-    let ddb = mcfstore::Aws::from_sdk(aws.sdk.clone()).dynamodb();
-    let others = profiles::seed(&ddb, &names.dimensions_table, &list, &crate::local::now_rfc3339()).await?;
+    let others = write(s, &aws, &names, &path, &list).await?;
     for p in &list {
         s.ui.step(
             "seed",
@@ -32,14 +31,6 @@ pub async fn run(s: &Session, file: Option<PathBuf>) -> Result<u8> {
                 }
             ),
         );
-    }
-    if !others.is_empty() {
-        s.ui.warn(&format!(
-            "left alone in {}: profile(s) not in {}: {} (the scraper still runs them)",
-            names.dimensions_table,
-            path.display(),
-            others.join(", ")
-        ));
     }
     s.ui.info(&format!(
         "{} search profile(s) written to {} from {}",
@@ -58,4 +49,26 @@ pub async fn run(s: &Session, file: Option<PathBuf>) -> Result<u8> {
         }),
     );
     Ok(0)
+}
+
+/// Upserts `list` into the dimensions table and warns about profiles there that `path` lacks
+/// (left alone); returns their names.
+pub async fn write(
+    s: &Session,
+    aws: &crate::aws::Aws,
+    names: &DataNames,
+    path: &Path,
+    list: &[mcfcore::SearchProfile],
+) -> Result<Vec<String>> {
+    let ddb = mcfstore::Aws::from_sdk(aws.sdk.clone()).dynamodb();
+    let others = profiles::seed(&ddb, &names.dimensions_table, list, &crate::local::now_rfc3339()).await?;
+    if !others.is_empty() {
+        s.ui.warn(&format!(
+            "left alone in {}: profile(s) not in {}: {} (the scraper still runs them)",
+            names.dimensions_table,
+            path.display(),
+            others.join(", ")
+        ));
+    }
+    Ok(others)
 }

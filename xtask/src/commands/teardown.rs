@@ -64,7 +64,15 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
     let names: Vec<String> = existing.iter().map(|(_, i)| i.name.clone()).collect();
     s.ui.info(&format!("will delete, in this order: {}", names.join(", ")));
     // What the teardown will do to data, before anything is asked or done.
-    for line in survey(s, &aws, &existing, protected).await? {
+    // Each stack's template and resources, read once for the survey and the deletion.
+    let mut contents = Vec::new();
+    for (_, info) in &existing {
+        contents.push((
+            cfn.template(&info.id).await.unwrap_or_default(),
+            cfn.resources(&info.id).await?,
+        ));
+    }
+    for line in survey(&aws, &existing, &contents, protected).await {
         s.ui.info(&format!("  {line}"));
     }
     if protected {
@@ -94,7 +102,7 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
         s,
         &aws,
         &format!("teardown {target}"),
-        delete_stacks(s, &aws, &existing, protected, &opts),
+        delete_stacks(s, &aws, &existing, &contents, protected, &opts),
     )
     .await?;
     if !retained.is_empty() {
@@ -121,20 +129,19 @@ async fn delete_stacks(
     s: &Session,
     aws: &Aws,
     existing: &[(&crate::stacks::Stack, crate::cfn::StackInfo)],
+    contents: &[Contents],
     protected: bool,
     opts: &Options,
 ) -> Result<(Vec<String>, Vec<Value>)> {
     let cfn = s.cfn(aws);
     let mut deleted = Vec::new();
     let mut retained: Vec<Value> = Vec::new();
-    for (stack, info) in existing {
+    for ((stack, info), (template, resources)) in existing.iter().zip(contents) {
         if let Some(advice) = blocked_status_advice(info).filter(|_| info.status != "DELETE_FAILED") {
             bail!(advice);
         }
-        let template = cfn.template(&info.id).await.unwrap_or_default();
-        let resources = cfn.resources(&info.id).await?;
         let mut keep = Vec::new();
-        for (logical, physical, kind) in &resources {
+        for (logical, physical, kind) in resources {
             let policy = template["Resources"][logical]["DeletionPolicy"]
                 .as_str()
                 .unwrap_or("Delete");
@@ -186,27 +193,28 @@ async fn delete_stacks(
     Ok((deleted, retained))
 }
 
+/// A stack's deployed template and its resources (logical id, physical id, type).
+type Contents = (Value, Vec<(String, String, String)>);
+
 /// One line per resource that holds data: what the teardown will do with it.
 async fn survey(
-    s: &Session,
     aws: &Aws,
     existing: &[(&crate::stacks::Stack, crate::cfn::StackInfo)],
+    contents: &[Contents],
     protected: bool,
-) -> Result<Vec<String>> {
-    let cfn = s.cfn(aws);
+) -> Vec<String> {
     let mut lines = Vec::new();
-    for (stack, info) in existing {
-        let template = cfn.template(&info.id).await.unwrap_or_default();
-        for (logical, physical, kind) in cfn.resources(&info.id).await? {
-            let policy = template["Resources"][&logical]["DeletionPolicy"]
+    for ((stack, _), (template, resources)) in existing.iter().zip(contents) {
+        for (logical, physical, kind) in resources {
+            let policy = template["Resources"][logical]["DeletionPolicy"]
                 .as_str()
                 .unwrap_or("Delete");
             let retained = matches!(policy, "Retain" | "RetainExceptOnCreate" | "Snapshot");
             let holds = match kind.as_str() {
-                "AWS::S3::Bucket" => Some(format!("bucket {physical}: {}", count_objects(aws, &physical).await)),
+                "AWS::S3::Bucket" => Some(format!("bucket {physical}: {}", count_objects(aws, physical).await)),
                 "AWS::ECR::Repository" => Some(format!(
                     "ECR repository {physical}: {}",
-                    count_images(aws, &physical).await
+                    count_images(aws, physical).await
                 )),
                 "AWS::DynamoDB::Table" => Some(format!("table {physical}")),
                 "AWS::SQS::Queue" => Some(format!("queue {physical}")),
@@ -225,7 +233,7 @@ async fn survey(
             lines.push(format!("{}: {what}: {fate}", stack.name));
         }
     }
-    Ok(lines)
+    lines
 }
 
 /// "N objects and versions" (1000+ when there are more), or why it is unknown.

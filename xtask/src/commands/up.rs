@@ -36,18 +36,10 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     ));
     let aws = s.aws().await?;
     let names = DataNames::deployed(s, &aws).await?;
-    let ddb = mcfstore::Aws::from_sdk(aws.sdk.clone()).dynamodb();
-    let others = profiles::seed(&ddb, &names.dimensions_table, &list, &crate::local::now_rfc3339()).await?;
-    if !others.is_empty() {
-        s.ui.warn(&format!(
-            "the dimensions table also holds profile(s) not in {}: {} (the scraper runs them too)",
-            seed_path.display(),
-            others.join(", ")
-        ));
-    }
+    super::seed::write(s, &aws, &names, &seed_path, &list).await?;
 
     s.ui.info("3/3 run one jobs search");
-    let report = search(s, flags).await?;
+    let report = search(s, &aws, &names, flags).await?;
     let stacks: Vec<String> = deployed["stacks"]
         .as_array()
         .map(|a| {
