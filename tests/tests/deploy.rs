@@ -529,6 +529,45 @@ fn a_protected_environment_is_torn_down_only_with_force_and_keeps_its_data() {
     });
 }
 
+/// prod's stacks are created with termination protection (CreateStack's flag, which moto keeps
+/// and reports), and teardown will not delete a protected stack without --force. What AWS must
+/// confirm: lifting it. moto does not implement `UpdateTerminationProtection`, so the forced
+/// teardown stops there, naming the stack, with nothing deleted; and moto's DeleteStack
+/// ignores the protection, which AWS enforces.
+#[test]
+fn prod_stacks_carry_termination_protection_and_teardown_lifts_it_only_with_force() {
+    let moto = Moto::start();
+    let p = Project::with_stacks(&["networking"]);
+    // Created directly, as on the emulator always: CreateStack carries the flag. (Through a
+    // change set the deployer sets it after the create with UpdateTerminationProtection, which
+    // moto lacks.)
+    let prod = p.read("config/prod.yaml");
+    let direct = prod.replacen("deploy:\n", "deploy:\n  method: direct\n", 1);
+    assert_ne!(direct, prod);
+    p.write("config/prod.yaml", &direct);
+    p.xtask(&moto, &["deploy", "all", "--env", "prod", "--yes"])
+        .ok()
+        .contains("networking: created");
+    let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk());
+    let protected = || {
+        runtime().block_on(async {
+            let d = cfn
+                .describe_stacks()
+                .stack_name("mcfpipe-prod-networking")
+                .send()
+                .await
+                .expect("the stack");
+            d.stacks()[0].enable_termination_protection()
+        })
+    };
+    assert_eq!(protected(), Some(true));
+    p.xtask(&moto, &["teardown", "--env", "prod", "--force", "--confirm", "prod"])
+        .expect_code(1)
+        .contains("networking: lifting termination protection (--force)")
+        .contains("cannot change termination protection of");
+    assert_eq!(protected(), Some(true), "nothing was deleted");
+}
+
 #[test]
 fn status_names_the_stacks_to_redeploy_when_an_upstream_output_changed() {
     let moto = Moto::start();

@@ -6,9 +6,7 @@
 //! `MCFPIPE_REQUIRE_DOCKER=1`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::Command;
+use std::io::Write;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -21,7 +19,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use mcfcore::layout::{PK, SK, dimension};
 use mcffixture::FixtureServer;
-use mcfpipe_e2e::{Moto, Project, clean_engine, docker_engine, runtime};
+use mcfpipe_e2e::{Moto, Project, aws_cli as aws, clean_engine, docker_engine, http_get, runtime};
 
 const TASK_FAMILY: &str = "mcfpipe-local-mcfscrape";
 const BUCKET: &str = "mcfpipe-local-data-123456789012-ap-southeast-1";
@@ -288,53 +286,4 @@ async fn run_container(
         .await
         .unwrap_or_else(|e| panic!("remove {name}: {e}"));
     (code, out, err)
-}
-
-/// The AWS CLI against moto, JSON out.
-fn aws(moto: &Moto, args: &[&str]) -> serde_json::Value {
-    let out = Command::new("aws")
-        .args(args)
-        .args([
-            "--endpoint-url",
-            &moto.url,
-            "--region",
-            "ap-southeast-1",
-            "--output",
-            "json",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("the AWS CLI (pip install awscli)");
-    assert!(
-        out.status.success(),
-        "aws {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON from the AWS CLI")
-}
-
-/// One plain-HTTP GET (HTTP/1.0: no chunking, the server closes): status, headers with
-/// lower-case names, body.
-fn http_get(addr: &str, path: &str, accept: &str) -> (u16, BTreeMap<String, String>, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: {accept}\r\n\r\n").unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .expect("status line");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    (status, headers, raw[split + 4..].to_vec())
 }

@@ -81,3 +81,52 @@ fn teardown_lists_what_holds_data_then_empties_buckets_and_repositories() {
         .ok()
         .contains("NOT_DEPLOYED");
 }
+
+/// A stack that is not ours but takes one of our outputs (here the posts table's name, the way
+/// a user's own reporting stack would): teardown refuses, names it, and deletes nothing; once
+/// it is gone, teardown goes ahead.
+#[test]
+fn teardown_refuses_while_another_stack_uses_our_outputs() {
+    let moto = Moto::start();
+    let p = Project::data_layers();
+    p.xtask(&moto, &["deploy", "all", "--env", "local"]).ok();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new("aws")
+            .args([
+                "--endpoint-url",
+                &moto.url,
+                "--region",
+                "ap-southeast-1",
+                "cloudformation",
+            ])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("the AWS CLI");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let template = r#"{"Parameters":{"PostsTable":{"Type":"String"}},"Resources":{"Q":{"Type":"AWS::SQS::Queue"}}}"#;
+    cli(&[
+        "create-stack",
+        "--stack-name",
+        "someone-elses-report",
+        "--template-body",
+        template,
+        "--parameters",
+        "ParameterKey=PostsTable,ParameterValue=mcfpipe-local-posts",
+    ]);
+    p.xtask(&moto, &["teardown", "--env", "local", "--yes"])
+        .expect_code(1)
+        .contains("stack someone-elses-report takes database.PostsTableName as its parameter PostsTable")
+        .contains("nothing was deleted");
+    p.xtask(&moto, &["status", "--env", "local"])
+        .ok()
+        .contains("CREATE_COMPLETE");
+
+    cli(&["delete-stack", "--stack-name", "someone-elses-report"]);
+    p.xtask(&moto, &["teardown", "--env", "local", "--yes"])
+        .ok()
+        .contains("database: deleted");
+}

@@ -158,6 +158,28 @@ and the workflow still runs."
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Deploy to another environment exactly the release an environment runs, without
+    /// building: reads what --from runs from its deployed stacks (it must be a release, see
+    /// `release`), copies the Lambda zips and images by hash and digest into --to's artifact
+    /// bucket and repositories, deploys --to with them, then verifies that --to's functions
+    /// report the same CodeSha256 and its task definitions the same image digests. Refuses when
+    /// --to would run templates --from did not (changed since --from was deployed, or
+    /// resources only --to's config creates), unless --allow-untested. Exit 0 promoted and
+    /// verified, 1 refused or failed.
+    Promote {
+        /// The environment whose running release is promoted.
+        #[arg(long)]
+        from: String,
+        /// The environment that receives it.
+        #[arg(long)]
+        to: String,
+        /// Do not ask for approval (environments with deploy.approval, e.g. prod).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Promote even when the target would run templates the source has not run.
+        #[arg(long)]
+        allow_untested: bool,
+    },
     /// What changed in AWS behind our back: CloudFormation drift detection on every deployed
     /// stack, with each MODIFIED or DELETED resource and its drifted properties. Exit 0 no
     /// drift, 2 drift, 1 error (the emulator does not implement drift detection).
@@ -286,6 +308,19 @@ pub enum BenchCommand {
     /// BeautifulSoup) on one core, the parser's peak memory on a batch of 10, the Lambda zip,
     /// the scraper image, and the scraper's own overhead per post.
     Runtime(BenchOptions),
+    /// Staging brought to the release dev runs: `promote` against rebuilding from source and
+    /// deploying, on one emulator, from a staging with no stacks each run.
+    Promote(PromoteBenchOptions),
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+pub struct PromoteBenchOptions {
+    #[command(flatten)]
+    pub options: BenchOptions,
+    /// Also time one rebuild from an empty cargo target directory (a CI job without a cache);
+    /// several minutes on 2 cores.
+    #[arg(long)]
+    pub cold: bool,
 }
 
 #[derive(Subcommand, Debug, Clone, Copy)]
@@ -363,6 +398,15 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             commands::deploy::run(&open(&env, ui)?, &target, opts).await
         }
         Command::Build { component, env } => commands::build::run(&open(&env, ui)?, &component).await,
+        Command::Promote {
+            from,
+            to,
+            yes,
+            allow_untested,
+        } => {
+            let opts = commands::promote::Options { yes, allow_untested };
+            commands::promote::run(&project, &from, &to, ui, cli.endpoint_url.clone(), opts).await
+        }
         Command::Drift { env } => commands::drift::run(&open(&env, ui)?).await,
         Command::Release { env, out } => commands::release::run(&open(&env, ui)?, out).await,
         Command::Seed { env, file } => commands::seed::run(&open(&env, ui)?, file).await,
@@ -392,6 +436,9 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             None => commands::bench::run(&project, &ui, options.runs, options.write),
             Some(BenchCommand::Deploy(o)) => commands::bench::run(&project, &ui, o.runs, o.write),
             Some(BenchCommand::Runtime(o)) => commands::bench_runtime::run(&project, &ui, o.runs, o.write).await,
+            Some(BenchCommand::Promote(o)) => {
+                commands::bench_promote::run(&project, &ui, o.options.runs, o.options.write, o.cold).await
+            }
         },
     }
 }

@@ -12,6 +12,7 @@
 pub mod image;
 pub mod lambda;
 pub mod record;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -281,6 +282,21 @@ async fn publish_image(s: &Session, aws: &Aws, ws: &Workspace, c: &Component) ->
 
 /// The ECR repository URI and push credentials from `GetAuthorizationToken`.
 async fn ecr_target(aws: &Aws, repo_name: &str) -> Result<(String, Option<bollard::auth::DockerCredentials>)> {
+    let uri = ecr_repository_uri(aws, repo_name).await?;
+    let login = ecr_login(aws).await?;
+    Ok((
+        uri,
+        Some(bollard::auth::DockerCredentials {
+            username: Some(login.user),
+            password: Some(login.password),
+            serveraddress: login.server,
+            ..Default::default()
+        }),
+    ))
+}
+
+/// The URI (`ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`) of an ECR repository.
+pub async fn ecr_repository_uri(aws: &Aws, repo_name: &str) -> Result<String> {
     let ecr = aws_sdk_ecr::Client::new(&aws.sdk);
     let repos = ecr
         .describe_repositories()
@@ -288,12 +304,26 @@ async fn ecr_target(aws: &Aws, repo_name: &str) -> Result<(String, Option<bollar
         .send()
         .await
         .map_err(|e| anyhow!("cannot find ECR repository {repo_name}: {}", crate::aws::error_text(&e)))?;
-    let uri = repos
+    Ok(repos
         .repositories()
         .first()
         .and_then(|r| r.repository_uri())
         .ok_or_else(|| anyhow!("ECR repository {repo_name} has no URI"))?
-        .to_string();
+        .to_string())
+}
+
+/// A registry login from ECR's `GetAuthorizationToken`.
+pub struct EcrLogin {
+    pub user: String,
+    pub password: String,
+    /// The registry's address (`https://ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+    pub server: Option<String>,
+    /// The token as ECR gives it: the value of a `Basic` Authorization header.
+    pub basic: String,
+}
+
+pub async fn ecr_login(aws: &Aws) -> Result<EcrLogin> {
+    let ecr = aws_sdk_ecr::Client::new(&aws.sdk);
     let token = ecr
         .get_authorization_token()
         .send()
@@ -303,20 +333,17 @@ async fn ecr_target(aws: &Aws, repo_name: &str) -> Result<(String, Option<bollar
         .authorization_data()
         .first()
         .ok_or_else(|| anyhow!("ECR returned no authorization data"))?;
-    let decoded = aws_smithy_types::base64::decode(data.authorization_token().unwrap_or_default())
+    let basic = data.authorization_token().unwrap_or_default().to_string();
+    let decoded = aws_smithy_types::base64::decode(&basic)
         .map_err(|e| anyhow!("ECR's authorization token is not base64: {e}"))?;
     let decoded = String::from_utf8_lossy(&decoded).to_string();
     let (user, password) = decoded
         .split_once(':')
         .ok_or_else(|| anyhow!("ECR's authorization token is not user:password"))?;
-    let server = data.proxy_endpoint().map(str::to_string);
-    Ok((
-        uri,
-        Some(bollard::auth::DockerCredentials {
-            username: Some(user.to_string()),
-            password: Some(password.to_string()),
-            serveraddress: server,
-            ..Default::default()
-        }),
-    ))
+    Ok(EcrLogin {
+        user: user.to_string(),
+        password: password.to_string(),
+        server: data.proxy_endpoint().map(str::to_string),
+        basic,
+    })
 }

@@ -202,7 +202,7 @@ fn measure(
     ])
 }
 
-fn timed(cmd: &mut Command, what: &str) -> Result<f64> {
+pub(crate) fn timed(cmd: &mut Command, what: &str) -> Result<f64> {
     let t = Instant::now();
     let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
     let elapsed = t.elapsed().as_secs_f64();

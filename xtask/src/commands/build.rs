@@ -53,6 +53,17 @@ pub async fn build(
     } else {
         vec![ws.component(component)?.name.as_str()]
     };
+    let outputs = ensure_artifacts_stack(s, aws).await?;
+    let deployed = DeployedOutputs::from([(ARTIFACTS.to_string(), Some(outputs.clone()))]);
+    let built = artifacts::publish(s, aws, &deployed, &names).await?;
+    Ok((built, outputs))
+}
+
+/// The artifacts stack's outputs, deploying the stack first when it does not exist yet.
+pub async fn ensure_artifacts_stack(
+    s: &Session,
+    aws: &crate::aws::Aws,
+) -> Result<std::collections::BTreeMap<String, String>> {
     let cfn = s.cfn(aws);
     let stack = s
         .plan
@@ -75,8 +86,5 @@ pub async fn build(
         .await?;
         info = cfn.describe(&s.full_name(stack)).await?;
     }
-    let deployed = DeployedOutputs::from([(ARTIFACTS.to_string(), info.map(|i| i.user_outputs()))]);
-    let built = artifacts::publish(s, aws, &deployed, &names).await?;
-    let outputs = deployed.get(ARTIFACTS).cloned().flatten().unwrap_or_default();
-    Ok((built, outputs))
+    Ok(info.map(|i| i.user_outputs()).unwrap_or_default())
 }

@@ -32,6 +32,17 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
 /// Deploys and returns the result document (stacks, outcomes, outputs, seconds) without
 /// emitting it, for commands that deploy as one of their steps.
 pub async fn deploy(s: &Session, target: &str, opts: Options) -> Result<serde_json::Value> {
+    deploy_with(s, target, opts, None).await
+}
+
+/// [`deploy`], with `artifacts` as the artifact parameters when given (promote: another
+/// environment's artifacts, copied, never built here).
+pub async fn deploy_with(
+    s: &Session,
+    target: &str,
+    opts: Options,
+    artifacts: Option<&Artifacts>,
+) -> Result<serde_json::Value> {
     let stacks = s.plan.select(target)?;
     // Render everything first: a template error stops the deploy before any AWS write.
     for stack in &stacks {
@@ -42,7 +53,7 @@ pub async fn deploy(s: &Session, target: &str, opts: Options) -> Result<serde_js
         s,
         &aws,
         &format!("deploy {target}"),
-        deploy_stacks(s, &aws, &stacks, opts),
+        deploy_stacks(s, &aws, &stacks, opts, artifacts),
     )
     .await
 }
@@ -52,6 +63,7 @@ async fn deploy_stacks(
     aws: &crate::aws::Aws,
     stacks: &[&Stack],
     opts: Options,
+    given: Option<&Artifacts>,
 ) -> Result<serde_json::Value> {
     let started = Instant::now();
     let cfn = s.cfn(aws);
@@ -70,6 +82,17 @@ async fn deploy_stacks(
         let needs = stack.artifacts();
         let artifacts: Artifacts = if needs.is_empty() {
             Artifacts::new()
+        } else if let Some(given) = given {
+            let missing: Vec<&str> = needs.iter().copied().filter(|n| !given.contains_key(*n)).collect();
+            if !missing.is_empty() {
+                bail!(
+                    "stack {} needs artifacts that were not given: {}",
+                    stack.name,
+                    missing.join(", ")
+                );
+            }
+            s.ui.step(&stack.name, "using the given artifacts (no build)");
+            given.clone()
         } else if opts.no_build {
             let recorded = crate::artifacts::record::load(&s.project.out_dir(), &s.env);
             s.ui.step(&stack.name, "using the recorded artifacts (--no-build)");

@@ -1,6 +1,7 @@
 //! One module per verb, each with one `run`: the user-facing flow of that command.
 
 pub mod bench;
+pub mod bench_promote;
 pub mod bench_runtime;
 pub mod build;
 pub mod deploy;
@@ -9,6 +10,7 @@ pub mod drift;
 pub mod lint;
 pub mod local;
 pub mod outputs;
+pub mod promote;
 pub mod release;
 pub mod render;
 pub mod search;

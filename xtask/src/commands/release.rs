@@ -34,6 +34,17 @@ pub struct Manifest {
     pub templates_sha256: String,
     pub templates: BTreeMap<String, String>,
     pub components: BTreeMap<String, Component>,
+    /// Set in the copy `promote` stores in the target environment; not part of the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted: Option<Promotion>,
+}
+
+/// Where a promoted release came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promotion {
+    pub from: String,
+    pub to: String,
+    pub at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +213,7 @@ pub fn manifest(
         templates_sha256,
         templates,
         components,
+        promoted: None,
     })
 }
 

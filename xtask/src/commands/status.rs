@@ -128,7 +128,7 @@ pub async fn run(s: &Session) -> Result<u8> {
 
 /// The stored release manifest (`releases/*.json` in the artifact bucket) whose components are
 /// exactly what the deployed stacks run, newest first.
-async fn running_release(
+pub(crate) async fn running_release(
     s: &Session,
     aws: &crate::aws::Aws,
     deployed: &crate::resolve::DeployedOutputs,

@@ -53,6 +53,14 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
             }
         }
     }
+    let users = outside_users(&aws, &existing, &s.prefix()).await?;
+    if !users.is_empty() {
+        bail!(
+            "other stacks still use what this teardown would delete; nothing was deleted:\n{}\n\
+             Delete or update them first",
+            users.iter().map(|u| format!("  - {u}")).collect::<Vec<_>>().join("\n")
+        );
+    }
     if existing.is_empty() {
         s.ui.info(&format!(
             "nothing to tear down in {}: no stack of `{target}` is deployed",
@@ -122,6 +130,101 @@ pub async fn run(s: &Session, target: &str, opts: Options) -> Result<u8> {
         json!({"env": s.env, "deleted": deleted, "retained": retained}),
     );
     Ok(0)
+}
+
+/// Stacks outside this teardown that still use what it deletes, one line each: a stack that
+/// imports one of our exports (`ListImports`), or one that was given one of our outputs' values
+/// as a parameter (the way our own stacks take each other's outputs, and the way a user's own
+/// stack would take our table or bucket name).
+async fn outside_users(
+    aws: &Aws,
+    existing: &[(&crate::stacks::Stack, crate::cfn::StackInfo)],
+    prefix: &str,
+) -> Result<Vec<String>> {
+    let cfn = aws.cloudformation();
+    let ours: std::collections::BTreeSet<&str> = existing.iter().map(|(_, i)| i.name.as_str()).collect();
+    // Output value → "stack.Output", for values that identify one of our resources (names
+    // under our prefix, ARNs, AWS resource ids): a CIDR or an AZ name in another stack's
+    // parameters says nothing about our stacks.
+    let mut values = std::collections::BTreeMap::new();
+    for (stack, info) in existing {
+        for (k, v) in info.user_outputs() {
+            if identifies_a_resource(&v, prefix) {
+                values.insert(v, format!("{}.{k}", stack.name));
+            }
+        }
+    }
+    let mut users = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cfn
+            .describe_stacks()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("listing the region's stacks: {}", crate::aws::error_text(&e)))?;
+        for other in page.stacks() {
+            let name = other.stack_name().unwrap_or_default();
+            let status = other.stack_status().map(|s| s.as_str()).unwrap_or_default();
+            if ours.contains(name) || status == "DELETE_COMPLETE" {
+                continue;
+            }
+            for p in other.parameters() {
+                if let Some(ours) = p.parameter_value().and_then(|v| values.get(v)) {
+                    users.push(format!(
+                        "stack {name} takes {ours} as its parameter {}",
+                        p.parameter_key().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    // Exports of ours that another stack imports (our templates export nothing today; a
+    // user's edit may).
+    for (stack, info) in existing {
+        let described = cfn.describe_stacks().stack_name(&info.id).send().await;
+        let Ok(described) = described else { continue };
+        for output in described.stacks().iter().flat_map(|x| x.outputs()) {
+            let Some(export) = output.export_name() else { continue };
+            match cfn.list_imports().export_name(export).send().await {
+                Ok(imports) => {
+                    for importer in imports.imports() {
+                        users.push(format!(
+                            "stack {importer} imports {export} (an export of {})",
+                            stack.name
+                        ));
+                    }
+                }
+                // AWS's answer when nothing imports the export.
+                Err(e) if crate::aws::error_text(&e).contains("is not imported") => {}
+                // Unknown is not "unused": refuse rather than guess.
+                Err(e) => bail!(
+                    "cannot tell whether other stacks import {export} (an export of {}): {}",
+                    stack.name,
+                    crate::aws::error_text(&e)
+                ),
+            }
+        }
+    }
+    Ok(users)
+}
+
+/// A name under our prefix, an ARN, or AWS resource ids (`vpc-0abc…`, a comma-separated list
+/// of `subnet-…`).
+fn identifies_a_resource(value: &str, prefix: &str) -> bool {
+    let aws_id = |v: &str| {
+        v.split_once('-').is_some_and(|(kind, id)| {
+            !kind.is_empty()
+                && kind.bytes().all(|b| b.is_ascii_lowercase())
+                && id.len() >= 8
+                && id.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+    };
+    value.contains(prefix) || value.starts_with("arn:") || (!value.is_empty() && value.split(',').all(aws_id))
 }
 
 /// Deletes `existing` in order; returns the deleted stack names and the retained resources.
@@ -341,6 +444,36 @@ async fn empty_bucket(aws: &Aws, bucket: &str) -> Result<usize> {
                 err.key().unwrap_or_default(),
                 err.message().unwrap_or_default()
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identifies_a_resource;
+
+    #[test]
+    fn only_values_naming_our_resources_count_as_uses() {
+        let prefix = "mcfpipe-dev-";
+        for yes in [
+            "mcfpipe-dev-posts",
+            "https://sqs.ap-southeast-1.amazonaws.com/123456789012/mcfpipe-dev-parse",
+            "arn:aws:sqs:ap-southeast-1:123456789012:x",
+            "vpc-0a1b2c3d4e5f60718",
+            "subnet-12345678,subnet-9abcdef0",
+        ] {
+            assert!(identifies_a_resource(yes, prefix), "{yes}");
+        }
+        for no in [
+            "10.21.0.0/16",
+            "ap-southeast-1a",
+            "true",
+            "30",
+            "mcfpipe-staging-posts",
+            "",
+            "a-b",
+        ] {
+            assert!(!identifies_a_resource(no, prefix), "{no}");
         }
     }
 }
