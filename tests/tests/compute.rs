@@ -89,7 +89,10 @@ fn deploy_all_publishes_the_parser_by_hash_and_a_redeploy_changes_nothing() {
         .contains("no changes");
     // A config change still shows.
     let config = p.read("config/local.yaml");
-    p.write("config/local.yaml", &config.replacen("retention_days: 1", "retention_days: 3", 1));
+    p.write(
+        "config/local.yaml",
+        &config.replacen("retention_days: 1", "retention_days: 3", 1),
+    );
     p.xtask(&moto, &["diff", "compute", "--env", "local", "--exit-code"])
         .expect_code(2)
         .contains("~ Modify   ScraperLogGroup");
