@@ -24,7 +24,10 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
         let info = cfn.describe(&r.full_name).await?;
         // A checkout that did not build (a pull request's CI) compares the deployed artifacts:
         // the diff is then about templates, config and upstream outputs.
-        let as_deployed = info.as_ref().map(|i| unbuilt_as_deployed(stack, &r, i)).unwrap_or_default();
+        let as_deployed = info
+            .as_ref()
+            .map(|i| unbuilt_as_deployed(stack, &r, i))
+            .unwrap_or_default();
         if !as_deployed.is_empty() {
             let mut artifacts = built.clone();
             artifacts.extend(as_deployed.iter().map(|(c, _, v)| (c.clone(), v.clone())));
@@ -104,8 +107,10 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
         };
         any_change |= kind != "none";
         let as_deployed: Vec<&str> = as_deployed.iter().map(|(c, _, _)| c.as_str()).collect();
-        docs.push(json!({"stack": stack.name, "stack_name": r.full_name, "action": kind, "changes": changes,
-            "artifacts_as_deployed": as_deployed}));
+        docs.push(
+            json!({"stack": stack.name, "stack_name": r.full_name, "action": kind, "changes": changes,
+            "artifacts_as_deployed": as_deployed}),
+        );
     }
     s.ui.emit("result", json!({"env": s.env, "changes": any_change, "stacks": docs}));
     s.ui.info(if any_change { "changes pending" } else { "no changes" });
