@@ -205,7 +205,7 @@ fn the_pipeline_assumes_roles_through_oidc_one_deploy_at_a_time_and_prod_behind_
     }
     let (_, prod) = pipeline.iter().find(|(s, _)| s == "manual approval of prod").unwrap();
     let (_, staging) = pipeline.iter().find(|(s, _)| s == "tag v*").unwrap();
-    assert_eq!(prod.needs(), [staging.id.clone()], "prod follows staging");
+    assert_eq!(prod.needs(), std::slice::from_ref(&staging.id), "prod follows staging");
     // The pull request's job compares with dev through the plan role, never a deploy role.
     let (diff, step) = creds
         .iter()
