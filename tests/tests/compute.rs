@@ -1,6 +1,6 @@
 //! `deploy all` with the compute layer: the parser is built and its zip published to the
 //! artifact bucket under its SHA-256, the function runs that exact zip, and a second deploy
-//! changes nothing. Where moto stops: it does not run Lambda code, and without a Docker engine
+//! changes nothing, and a checkout that built nothing diffs clean against it. Where moto stops: it does not run Lambda code, and without a Docker engine
 //! the scraper image is skipped (said in the output, recorded with the reason). The registry a
 //! deploy starts for the project copy is stopped when the copy is dropped.
 
@@ -79,6 +79,23 @@ fn deploy_all_publishes_the_parser_by_hash_and_a_redeploy_changes_nothing() {
     } else {
         run.contains("mcfscrape: image skipped: ");
     }
+
+    // A checkout that built nothing (a pull request's CI job) diffs against what is deployed:
+    // the artifacts it did not build are compared as deployed, so nothing changed.
+    std::fs::remove_file(p.root().join("target/mcfpipe/local/artifacts.json")).expect("the build record");
+    p.xtask(&moto, &["diff", "all", "--env", "local", "--exit-code"])
+        .expect_code(0)
+        .contains("compute: not built here, compared as deployed: mcfparse (ParserCodeKey), mcfscrape (ScraperImage)")
+        .contains("no changes");
+    // A config change still shows.
+    let config = p.read("config/local.yaml");
+    p.write(
+        "config/local.yaml",
+        &config.replacen("retention_days: 1", "retention_days: 3", 1),
+    );
+    p.xtask(&moto, &["diff", "compute", "--env", "local", "--exit-code"])
+        .expect_code(2)
+        .contains("~ Modify   ScraperLogGroup");
 }
 
 fn hex_to_bytes(hex: &str) -> Vec<u8> {

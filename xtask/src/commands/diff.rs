@@ -5,9 +5,11 @@ use aws_sdk_cloudformation::types::ChangeSetType;
 use serde_json::json;
 
 use super::deploy::{show_changes, show_parameter_changes};
-use crate::cfn::{ResourceChange, blocked_status_advice};
+use crate::cfn::{ResourceChange, StackInfo, blocked_status_advice};
+use crate::render::{PLACEHOLDER_PREFIX, Rendered};
 use crate::resolve::Missing;
 use crate::session::Session;
+use crate::stacks::Stack;
 
 pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
     let stacks = s.plan.select(target)?;
@@ -16,9 +18,30 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
     let deployed = s.upstream_outputs(&cfn, &stacks).await?;
     let mut any_change = false;
     let mut docs = Vec::new();
+    let built = crate::artifacts::record::load(&s.project.out_dir(), &s.env);
     for stack in &stacks {
-        let r = s.render(stack, &deployed, Missing::Placeholder)?;
+        let mut r = s.render_with(stack, &deployed, &built, Missing::Placeholder)?;
         let info = cfn.describe(&r.full_name).await?;
+        // A checkout that did not build (a pull request's CI) compares the deployed artifacts:
+        // the diff is then about templates, config and upstream outputs.
+        let as_deployed = info
+            .as_ref()
+            .map(|i| unbuilt_as_deployed(stack, &r, i))
+            .unwrap_or_default();
+        if !as_deployed.is_empty() {
+            let mut artifacts = built.clone();
+            artifacts.extend(as_deployed.iter().map(|(c, _, v)| (c.clone(), v.clone())));
+            r = s.render_with(stack, &deployed, &artifacts, Missing::Placeholder)?;
+            let named: Vec<String> = as_deployed.iter().map(|(c, p, _)| format!("{c} ({p})")).collect();
+            s.ui.step(
+                &stack.name,
+                &format!(
+                    "not built here, compared as deployed: {} (`cargo xtask build --env {}` to diff a new build)",
+                    named.join(", "),
+                    s.env
+                ),
+            );
+        }
         let (kind, changes): (&str, Vec<ResourceChange>) = match &info {
             None => {
                 let adds: Vec<ResourceChange> = r
@@ -83,9 +106,32 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
             }
         };
         any_change |= kind != "none";
-        docs.push(json!({"stack": stack.name, "stack_name": r.full_name, "action": kind, "changes": changes}));
+        let as_deployed: Vec<&str> = as_deployed.iter().map(|(c, _, _)| c.as_str()).collect();
+        docs.push(
+            json!({"stack": stack.name, "stack_name": r.full_name, "action": kind, "changes": changes,
+            "artifacts_as_deployed": as_deployed}),
+        );
     }
     s.ui.emit("result", json!({"env": s.env, "changes": any_change, "stacks": docs}));
     s.ui.info(if any_change { "changes pending" } else { "no changes" });
     Ok(if exit_code && any_change { 2 } else { 0 })
+}
+
+/// `(component, parameter, deployed value)` of each artifact parameter that this checkout has
+/// not built (a placeholder) and the deployed stack has a value for.
+fn unbuilt_as_deployed(stack: &Stack, r: &Rendered, deployed: &StackInfo) -> Vec<(String, String, String)> {
+    stack
+        .manifest
+        .parameters
+        .iter()
+        .filter_map(|(param, source)| {
+            let component = source.artifact()?;
+            let value = r.parameters.get(param)?;
+            if !value.starts_with(PLACEHOLDER_PREFIX) {
+                return None;
+            }
+            let deployed = deployed.parameters.get(param)?;
+            Some((component.to_string(), param.clone(), deployed.clone()))
+        })
+        .collect()
 }

@@ -31,6 +31,7 @@ use crate::artifacts::registry::{self, ImageRef, Registry};
 use crate::artifacts::{Kind, record::Built};
 use crate::aws::Aws;
 use crate::cfn::StackInfo;
+use crate::config::Registry::Local as LocalRegistry;
 use crate::resolve::{Artifacts, DeployedOutputs, Missing};
 use crate::session::{Project, Session};
 use crate::ui::Ui;
@@ -528,8 +529,8 @@ async fn copy_image(
 ) -> Result<(String, String)> {
     let dst_repo = format!("{}{name}", dst.prefix());
     if let Some(why) = &c.skipped {
-        // Local only: the release was made without a Docker engine.
-        if !dst.config.is_local() {
+        // The local registry only: the release was made without a Docker engine.
+        if dst.config.compute.registry != LocalRegistry {
             bail!(
                 "release {release} has no {name} image ({why}): it cannot go to {}, which runs images",
                 dst.env
@@ -541,7 +542,7 @@ async fn copy_image(
         ));
     }
     let from = ImageRef::parse(&c.artifact)?;
-    let src_registry = if src.config.is_local() {
+    let src_registry = if src.config.compute.registry == LocalRegistry {
         // The local registry keeps its storage across restarts, but not its port.
         let r = crate::local::ensure_registry(&src.project.root).map_err(|e| anyhow!(e))?;
         Registry::new(&r.addr, None)
@@ -549,7 +550,7 @@ async fn copy_image(
         let login = crate::artifacts::ecr_login(src_aws).await?;
         Registry::new(&from.host, Some(format!("Basic {}", login.basic)))
     };
-    let (dst_registry, dst_repo) = if dst.config.is_local() {
+    let (dst_registry, dst_repo) = if dst.config.compute.registry == LocalRegistry {
         let r = crate::local::ensure_registry(&dst.project.root).map_err(|e| anyhow!(e))?;
         (Registry::new(&r.addr, None), dst_repo)
     } else {

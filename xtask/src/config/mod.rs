@@ -112,6 +112,17 @@ impl Architecture {
     }
 }
 
+/// Where container images are pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registry {
+    /// The artifacts stack's ECR repository (what AWS runs), with a static release build.
+    Ecr,
+    /// A `docker-registry` the deployer starts on 127.0.0.1, with the host's debug build: for an
+    /// emulator, whose ECR has no registry to push to. Refused against AWS itself.
+    Local,
+}
+
 /// How Lambda zips are built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -125,6 +136,7 @@ pub enum LambdaBuild {
 pub struct ComputeConfig {
     pub architecture: Architecture,
     pub lambda_build: LambdaBuild,
+    pub registry: Registry,
     pub parser: ParserConfig,
     pub scraper: ScraperConfig,
 }

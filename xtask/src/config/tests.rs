@@ -141,6 +141,25 @@ fn semantic_checks_name_the_key() {
 }
 
 #[test]
+fn emulator_builds_need_an_emulator_endpoint() {
+    // On AWS itself (endpoint null) neither a host debug zip nor the local registry.
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  lambda_build: host-debug\n  architecture: x86_64\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "compute.lambda_build"));
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  registry: local\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "compute.registry"));
+    assert!(e.message.contains("AWS cannot pull"), "{e}");
+    // The embedded emulator has no registry but the local one.
+    let e = load_err("endpoint: local\ncompute:\n  registry: ecr\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "compute.registry"));
+    // An AWS environment rehearsed on an emulator by its URL takes both.
+    let dir = with_env(
+        "account_id: \"123456789012\"\nendpoint: http://127.0.0.1:5000\ncompute:\n  lambda_build: host-debug\n  architecture: x86_64\n  registry: local\n",
+    );
+    let c = load(dir.path(), dir.path(), "test").expect("an emulator URL allows emulator builds");
+    assert_eq!(c.compute.registry, Registry::Local);
+}
+
+#[test]
 fn unknown_environment_lists_the_known_ones() {
     let dir = repo_config_dir();
     let e = load(&dir, &dir, "qa").unwrap_err();

@@ -49,6 +49,12 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
                 .into(),
         );
     }
+    if c.is_local() && c.compute.registry != super::Registry::Local {
+        return err(
+            "compute.registry",
+            "must be `local` when the endpoint is `local`: the emulator's ECR has no registry to push images to".into(),
+        );
+    }
     if c.deploy.timeout_minutes == 0 {
         return err("deploy.timeout_minutes", "must be at least 1".into());
     }
@@ -153,10 +159,18 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             ),
         );
     }
-    if c.compute.lambda_build == super::LambdaBuild::HostDebug && !c.is_local() {
+    // Builds for an emulator: refused when the environment's endpoint is AWS itself (null). An
+    // environment of AWS's can still be rehearsed on an emulator by naming its URL (`endpoint`).
+    if c.endpoint.is_none() && c.compute.lambda_build == super::LambdaBuild::HostDebug {
         return err(
             "compute.lambda_build",
-            "host-debug zips are for the local emulator only; AWS needs `cargo-lambda` builds".into(),
+            "host-debug zips are for an emulator (endpoint `local` or its URL); AWS needs `cargo-lambda` builds".into(),
+        );
+    }
+    if c.endpoint.is_none() && c.compute.registry == super::Registry::Local {
+        return err(
+            "compute.registry",
+            "`local` pushes images to 127.0.0.1, which AWS cannot pull from: it is for an emulator (endpoint `local` or its URL); AWS needs `ecr`".into(),
         );
     }
     let p = &c.compute.parser;
