@@ -86,6 +86,15 @@ pub async fn run(
         manifest.git.commit.get(..12).unwrap_or(&manifest.git.commit),
         manifest.created
     ));
+    let here = super::release::git(&src.project.workspace);
+    if here.commit != manifest.git.commit {
+        ui.warn(&format!(
+            "release {} was built from commit {}; this checkout is {}: its templates are checked against what {from} runs below",
+            manifest.release,
+            manifest.git.commit.get(..12).unwrap_or(&manifest.git.commit),
+            here.commit.get(..12).unwrap_or(&here.commit)
+        ));
+    }
     let read_seconds = t.elapsed().as_secs_f64();
 
     // 2. Untested templates.
