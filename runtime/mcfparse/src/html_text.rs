@@ -172,7 +172,7 @@ fn simple(html: &str) -> Option<String> {
                         continue;
                     }
                 }
-                let tag = read_tag(b, name_at)?;
+                let tag = read_tag(b, name_at, |_, _| {})?;
                 out.text(&html[run..i]);
                 let (name, kind) = known(&b[name_at..tag.name_end])?;
                 if end_tag {
@@ -237,26 +237,27 @@ fn may_open(name: &str, kind: Kind, stack: &[&str]) -> bool {
 }
 
 /// A tag as HTML's tokenizer reads it: where its name ends, where it ends, and `/>`.
-struct Tag {
-    name_end: usize,
-    self_closing: bool,
-    end: usize,
+pub(crate) struct Tag {
+    pub name_end: usize,
+    pub self_closing: bool,
+    pub end: usize,
 }
 
-fn is_space(c: u8) -> bool {
-    // The tokenizer's whitespace, with CR (which its input stream turns into LF).
+/// The tokenizer's whitespace, with CR (which its input stream turns into LF).
+pub(crate) fn is_space(c: u8) -> bool {
     matches!(c, b'\t' | b'\n' | b'\x0c' | b' ' | b'\r')
 }
 
-/// Reads a tag whose name starts at `at` (attributes are read only to find the tag's end);
-/// `None` when the document ends inside it.
-fn read_tag(b: &[u8], at: usize) -> Option<Tag> {
+/// Reads a tag whose name starts at `at`, following HTML's tokenizer states to find its end,
+/// and hands each attribute's name and raw value (byte ranges of `b`) to `attr`; `None` when
+/// the document ends inside it.
+pub(crate) fn read_tag<'b>(b: &'b [u8], at: usize, mut attr: impl FnMut(&'b [u8], &'b [u8])) -> Option<Tag> {
     let mut i = at;
     while i < b.len() && !is_space(b[i]) && b[i] != b'/' && b[i] != b'>' {
         i += 1;
     }
     let name_end = i;
-    #[derive(Clone, Copy)]
+    #[derive(Clone, Copy, PartialEq)]
     enum S {
         BeforeName,
         Name,
@@ -268,47 +269,108 @@ fn read_tag(b: &[u8], at: usize) -> Option<Tag> {
         SelfClosing,
     }
     let mut state = S::BeforeName;
+    // The attribute being read: its name's range, and where its value starts.
+    let (mut name, mut pending, mut value_from) = ((0, 0), false, 0);
     loop {
         let c = *b.get(i)?;
+        let here = i;
         i += 1;
-        state = match (state, c) {
-            (S::BeforeName | S::AfterName, c) if is_space(c) => state,
-            (S::BeforeName | S::AfterName | S::AfterQuoted | S::SelfClosing, b'/') => S::SelfClosing,
-            (S::BeforeName | S::AfterName | S::Name | S::BeforeValue | S::Unquoted | S::AfterQuoted, b'>') => {
+        let starts_name = match (state, c) {
+            (S::BeforeName | S::AfterName | S::AfterQuoted | S::SelfClosing, c) if is_space(c) => {
+                if matches!(state, S::AfterQuoted | S::SelfClosing) {
+                    state = S::BeforeName;
+                }
+                false
+            }
+            (S::BeforeName | S::AfterName | S::AfterQuoted | S::SelfClosing, b'/') => {
+                state = S::SelfClosing;
+                false
+            }
+            (S::BeforeName | S::AfterName | S::BeforeValue | S::AfterQuoted, b'>') | (S::SelfClosing, b'>') => {
+                if pending {
+                    attr(&b[name.0..name.1], &[]);
+                }
                 return Some(Tag {
                     name_end,
-                    self_closing: false,
+                    self_closing: state == S::SelfClosing,
                     end: i,
                 });
             }
-            (S::SelfClosing, b'>') => {
-                return Some(Tag {
-                    name_end,
-                    self_closing: true,
-                    end: i,
-                });
+            (S::AfterName, b'=') => {
+                state = S::BeforeValue;
+                false
             }
-            (S::BeforeName, _) => S::Name,
-            (S::Name, c) if is_space(c) => S::AfterName,
-            (S::Name, b'/') => S::SelfClosing,
-            (S::Name | S::AfterName, b'=') => S::BeforeValue,
-            (S::Name, _) => S::Name,
-            (S::AfterName, _) => S::Name,
-            (S::BeforeValue, c) if is_space(c) => state,
-            (S::BeforeValue, q @ (b'"' | b'\'')) => S::Quoted(q),
-            (S::BeforeValue, _) => S::Unquoted,
-            (S::Quoted(q), c) if c == q => S::AfterQuoted,
-            (S::Quoted(q), _) => S::Quoted(q),
-            (S::Unquoted, c) if is_space(c) => S::BeforeName,
-            (S::Unquoted, _) => S::Unquoted,
-            // Anything else after a quoted value or a `/` starts the next attribute's name.
-            (S::AfterQuoted | S::SelfClosing, c) if is_space(c) => S::BeforeName,
-            (S::AfterQuoted | S::SelfClosing, _) => S::Name,
+            (S::BeforeName | S::AfterName | S::AfterQuoted | S::SelfClosing, _) => true,
+            (S::Name, c) if is_space(c) || matches!(c, b'/' | b'=' | b'>') => {
+                name.1 = here;
+                pending = true;
+                match c {
+                    b'/' => state = S::SelfClosing,
+                    b'=' => state = S::BeforeValue,
+                    b'>' => {
+                        attr(&b[name.0..name.1], &[]);
+                        return Some(Tag {
+                            name_end,
+                            self_closing: false,
+                            end: i,
+                        });
+                    }
+                    _ => state = S::AfterName,
+                }
+                false
+            }
+            (S::Name, _) => false,
+            (S::BeforeValue, c) if is_space(c) => false,
+            (S::BeforeValue, q @ (b'"' | b'\'')) => {
+                state = S::Quoted(q);
+                value_from = i;
+                i += memchr::memchr(q, &b[i..])?;
+                false
+            }
+            (S::BeforeValue, _) => {
+                state = S::Unquoted;
+                value_from = here;
+                false
+            }
+            (S::Quoted(q), c) if c == q => {
+                attr(&b[name.0..name.1], &b[value_from..here]);
+                pending = false;
+                state = S::AfterQuoted;
+                false
+            }
+            (S::Quoted(q), _) => {
+                // Values are most of a page's markup (class lists, URLs): skip to the quote.
+                i = i + memchr::memchr(q, &b[i..])?;
+                false
+            }
+            (S::Unquoted, c) if is_space(c) || c == b'>' => {
+                attr(&b[name.0..name.1], &b[value_from..here]);
+                pending = false;
+                if c == b'>' {
+                    return Some(Tag {
+                        name_end,
+                        self_closing: false,
+                        end: i,
+                    });
+                }
+                state = S::BeforeName;
+                false
+            }
+            (S::Unquoted, _) => false,
         };
+        if starts_name {
+            // A new attribute: the one before it (if it had no value) is complete.
+            if pending {
+                attr(&b[name.0..name.1], &[]);
+                pending = false;
+            }
+            name = (here, here);
+            state = S::Name;
+        }
     }
 }
 
-enum CharRef {
+pub(crate) enum CharRef {
     /// Not a character reference: the `&` is text.
     Literal,
     /// The character and how many bytes after the `&` it took.
@@ -318,7 +380,7 @@ enum CharRef {
 }
 
 /// The character reference after an `&`, from a small table of the common ones.
-fn char_ref(rest: &[u8]) -> CharRef {
+pub(crate) fn char_ref(rest: &[u8]) -> CharRef {
     match rest.first() {
         None => return CharRef::Literal,
         Some(c) if is_space(*c) || matches!(c, b'<' | b'&') => return CharRef::Literal,

@@ -16,6 +16,7 @@ mod html_text;
 mod ids;
 mod json;
 mod page;
+mod page_scan;
 mod search;
 
 use mcfcore::{Post, Source};
@@ -44,7 +45,10 @@ pub fn parse_document(bytes: &[u8]) -> Result<Post, ParseError> {
         None => Err(ParseError::Unrecognised {
             reason: "the document is empty".into(),
         }),
-        Some(b'<') => parse_job_page(&String::from_utf8_lossy(body)),
+        Some(b'<') => match std::str::from_utf8(body) {
+            Ok(text) => parse_job_page(text),
+            Err(_) => parse_job_page(&String::from_utf8_lossy(body)),
+        },
         Some(b'{') => {
             let value = parse_json(body, "MCF JSON document", &api::JOB)?;
             if let Some(results) = value.get("results") {
