@@ -489,13 +489,7 @@ impl<'a> Obj<'a> {
 /// Collapses runs of whitespace (including no-break spaces) into single spaces, trimmed.
 pub(crate) fn collapse_whitespace(s: &str) -> String {
     // Most names are already collapsed: plain ASCII, single spaces, nothing at either end.
-    let b = s.as_bytes();
-    let plain = b.first() != Some(&b' ')
-        && b.last() != Some(&b' ')
-        && b.iter()
-            .all(|&c| c.is_ascii() && !matches!(c, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-        && !b.windows(2).any(|w| w == b"  ");
-    if plain {
+    if is_collapsed(s.as_bytes()) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len());
@@ -506,4 +500,19 @@ pub(crate) fn collapse_whitespace(s: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// ASCII with no whitespace but single spaces between words (what collapsing leaves as is).
+fn is_collapsed(b: &[u8]) -> bool {
+    let mut prev_space = true;
+    for &c in b {
+        match c {
+            b' ' if prev_space => return false,
+            b' ' => prev_space = true,
+            b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' => return false,
+            c if !c.is_ascii() => return false,
+            _ => prev_space = false,
+        }
+    }
+    !prev_space || b.is_empty()
 }

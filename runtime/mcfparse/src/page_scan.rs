@@ -12,6 +12,8 @@
 //! document ending inside a tag), it gives up and the page goes through html5ever as before.
 //! A property test in `page.rs` holds the two to the same post wherever the scan answers.
 
+use std::borrow::Cow;
+
 use crate::html_text::{CharRef, char_ref, is_space, read_tag};
 
 /// The `data-testid`s whose first element's text the page parser reads.
@@ -65,10 +67,13 @@ struct Attrs<'a> {
 }
 
 /// Decodes character references from the small table; `None` for any other.
-fn decode(raw: &[u8]) -> Option<String> {
+fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
+    if memchr::memchr(b'&', raw).is_none() {
+        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+    }
     let mut out = String::with_capacity(raw.len());
     decode_into(&mut out, raw)?;
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 fn decode_into(out: &mut String, raw: &[u8]) -> Option<()> {
@@ -191,9 +196,9 @@ impl<'a> Scanner<'a> {
             return Some(());
         }
         let text = if decode {
-            std::borrow::Cow::Owned(self::decode(raw)?)
+            self::decode(raw)?
         } else {
-            std::borrow::Cow::Borrowed(std::str::from_utf8(raw).ok()?)
+            Cow::Borrowed(std::str::from_utf8(raw).ok()?)
         };
         for (index, _) in &self.collecting {
             if let Some(out) = self.scan.testid[*index].as_mut() {
@@ -340,14 +345,10 @@ impl<'a> Scanner<'a> {
                 if self.in_scope(b"p", b"button") {
                     return None;
                 }
-                let top_is_heading = self.stack.last().is_some_and(|o| {
-                    !o.foreign
-                        && matches!(
-                            o.name.to_ascii_lowercase().as_slice(),
-                            b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
-                        )
-                });
-                if lname.starts_with('h') && lname.len() == 2 && top_is_heading {
+                let heading =
+                    |name: &[u8]| name.len() == 2 && matches!(name[0], b'h' | b'H') && matches!(name[1], b'1'..=b'6');
+                let top_is_heading = self.stack.last().is_some_and(|o| !o.foreign && heading(o.name));
+                if heading(lname.as_bytes()) && top_is_heading {
                     return None;
                 }
                 if matches!(lname, "li" | "dd" | "dt") && self.closes_an_item(lname) {
@@ -379,7 +380,7 @@ impl<'a> Scanner<'a> {
                     && decode(rel)?.eq_ignore_ascii_case("canonical")
                 {
                     self.scan.canonical_href = Some(match attrs.href {
-                        Some(raw) => Some(decode(raw)?),
+                        Some(raw) => Some(decode(raw)?.into_owned()),
                         None => None,
                     });
                 }
@@ -391,7 +392,7 @@ impl<'a> Scanner<'a> {
                     && decode(property)? == "og:url"
                 {
                     self.scan.og_url = Some(match attrs.content {
-                        Some(raw) => Some(decode(raw)?),
+                        Some(raw) => Some(decode(raw)?.into_owned()),
                         None => None,
                     });
                 }
@@ -414,7 +415,10 @@ impl<'a> Scanner<'a> {
             if open.foreign {
                 return true;
             }
-            let name = open.name.to_ascii_lowercase();
+            let Some((buf, len)) = lower(open.name) else {
+                continue;
+            };
+            let name = &buf[..len];
             let same = if lname == "li" {
                 name == b"li"
             } else {
@@ -423,7 +427,7 @@ impl<'a> Scanner<'a> {
             if same {
                 return true;
             }
-            if is_special(&name) && !matches!(name.as_slice(), b"address" | b"div" | b"p") {
+            if is_special(name) && !matches!(name, b"address" | b"div" | b"p") {
                 return false;
             }
         }
@@ -470,9 +474,10 @@ impl<'a> Scanner<'a> {
         let b = self.html.as_bytes();
         let tag = read_tag(b, at, |_, _| {})?;
         let name = &b[at..tag.name_end];
-        let lname = name.to_ascii_lowercase();
+        let (buf, len) = lower(name).unwrap_or(([0; 16], 0));
+        let lname = &buf[..len];
         if !foreign {
-            match lname.as_slice() {
+            match lname {
                 // No pops: `</body>` and `</html>` only change the insertion mode, `</head>`
                 // is ignored or ends a head the scan does not keep, `</br>` is a `<br>`.
                 b"body" | b"html" | b"head" | b"br" => return Some(tag.end),
@@ -480,7 +485,7 @@ impl<'a> Scanner<'a> {
                 b"p" if !self.in_scope(b"p", b"button") => return Some(tag.end),
                 _ => {}
             }
-        } else if matches!(lname.as_slice(), b"br" | b"p") {
+        } else if matches!(lname, b"br" | b"p") {
             return None;
         }
         match self.stack.last() {
