@@ -5,7 +5,7 @@ use mcfcore::{Post, PostStatus, Source, time};
 
 use crate::error::ParseError;
 use crate::ids;
-use crate::json::{Lite, Obj, Path, Schema, collapse_whitespace};
+use crate::json::{Lite, Obj, Path, Schema, Tree, collapse_whitespace};
 
 /// The fields of a job object that [`post_from_value`] reads, plus the keys that tell a job
 /// detail (`_links`, `sourceCode`) or a whole search response (`results`) apart, which
@@ -62,12 +62,13 @@ pub(crate) const JOB: Schema = {
 
 /// Reads one job object (a search item or a detail) at `path` of `document`.
 pub(crate) fn post_from_value(
+    tree: &Tree<'_>,
     value: &Lite<'_>,
     source: Source,
     document: &'static str,
     path: &Path<'_>,
 ) -> Result<Post, ParseError> {
-    let job = Obj::root(value, document, path)?;
+    let job = Obj::root(tree, value, document, path)?;
     let uuid = ids::checked_uuid(job.req_str("uuid")?).map_err(|reason| job.invalid("uuid", reason))?;
     let title = collapse_whitespace(job.req_str("title")?);
 
@@ -216,7 +217,7 @@ fn read_districts(job: Obj<'_>) -> Result<(Vec<String>, Vec<String>), ParseError
     let list = address.array("districts")?;
     for (index, district) in list.items.iter().enumerate() {
         let path = Path::Index(&list.path, index);
-        let district = Obj::root(district, job.document, &path)?;
+        let district = Obj::root(job.tree(), district, job.document, &path)?;
         if let Some(location) = district.opt_str("location")? {
             districts.push(collapse_whitespace(location));
         }

@@ -23,6 +23,7 @@ use serde_json::{Number, Value};
 use crate::error::{ParseError, describe};
 
 /// Which fields of a JSON value to keep.
+#[derive(Debug)]
 pub(crate) enum Schema {
     /// Kept as it is if a scalar; an array keeps only its length, an object only its kind.
     Leaf,
@@ -32,31 +33,141 @@ pub(crate) enum Schema {
     ArrayOf(&'static Schema),
 }
 
-/// A JSON value with only the parts a [`Schema`] asked for.
-#[derive(Debug, Clone, PartialEq)]
+/// A JSON value with only the parts a [`Schema`] asked for. Arrays' items and objects' fields
+/// live in their [`Tree`] (two vectors per document instead of one per object).
+#[derive(Debug, Clone)]
 pub(crate) enum Lite<'a> {
     Null,
     Bool(bool),
     Number(Number),
     Str(Cow<'a, str>),
-    /// The array's length, and its items when the schema kept them.
-    Array(usize, Vec<Lite<'a>>),
-    /// The kept keys, each once (the last occurrence wins, as in `Value`).
-    Object(Vec<(&'static str, Lite<'a>)>),
+    /// The array's length, and its items in the tree when the schema kept them.
+    Array(usize, Span),
+    /// The kept keys in the tree, each once (the last occurrence wins, as in `Value`).
+    Object(Span),
 }
 
-impl<'a> Lite<'a> {
+/// A run of a [`Tree`]'s fields or items.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    fn of(start: usize, end: usize) -> Span {
+        // A document's items and fields are bounded by its bytes, far below u32::MAX.
+        Span {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(end - start).unwrap_or(0),
+        }
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
+}
+
+/// A document read against a schema: its root and the fields and items it kept.
+pub(crate) struct Tree<'a> {
+    root: Lite<'a>,
+    fields: Vec<(&'static str, Lite<'a>)>,
+    items: Vec<Lite<'a>>,
+}
+
+/// Where a tree is built: the finished fields and items, and stacks of the ones still open.
+#[derive(Default)]
+struct Build<'a> {
+    fields: Vec<(&'static str, Lite<'a>)>,
+    items: Vec<Lite<'a>>,
+    open_fields: Vec<(&'static str, Lite<'a>)>,
+    open_items: Vec<Lite<'a>>,
+}
+
+impl<'a> Build<'a> {
+    /// Moves the fields opened since `mark` to the finished ones.
+    fn close_object(&mut self, mark: usize) -> Lite<'a> {
+        let start = self.fields.len();
+        self.fields.extend(self.open_fields.drain(mark..));
+        Lite::Object(Span::of(start, self.fields.len()))
+    }
+
+    fn close_array(&mut self, mark: usize) -> Lite<'a> {
+        let start = self.items.len();
+        self.items.extend(self.open_items.drain(mark..));
+        Lite::Array(self.items.len() - start, Span::of(start, self.items.len()))
+    }
+
+    /// Adds a field to the object opened at `mark`, replacing an earlier one with its key.
+    fn field(&mut self, mark: usize, key: &'static str, value: Lite<'a>) {
+        match self.open_fields[mark..].iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.open_fields.push((key, value)),
+        }
+    }
+
+    fn tree(self, root: Lite<'a>) -> Tree<'a> {
+        Tree {
+            root,
+            fields: self.fields,
+            items: self.items,
+        }
+    }
+
+    fn from_value(&mut self, value: &'a Value, schema: &'static Schema) -> Lite<'a> {
+        match value {
+            Value::Null => Lite::Null,
+            Value::Bool(b) => Lite::Bool(*b),
+            Value::Number(n) => Lite::Number(n.clone()),
+            Value::String(s) => Lite::Str(Cow::Borrowed(s)),
+            Value::Array(items) => match schema {
+                Schema::ArrayOf(item) => {
+                    let mark = self.open_items.len();
+                    for v in items {
+                        let lite = self.from_value(v, item);
+                        self.open_items.push(lite);
+                    }
+                    self.close_array(mark)
+                }
+                _ => Lite::Array(items.len(), Span::of(0, 0)),
+            },
+            Value::Object(map) => match schema {
+                Schema::Object(fields) => {
+                    let mark = self.open_fields.len();
+                    for (key, schema) in fields.iter() {
+                        if let Some(v) = map.get(*key) {
+                            let lite = self.from_value(v, schema);
+                            self.open_fields.push((key, lite));
+                        }
+                    }
+                    self.close_object(mark)
+                }
+                _ => Lite::Object(Span::of(0, 0)),
+            },
+        }
+    }
+}
+
+impl<'a> Tree<'a> {
     /// Reads `bytes` as one JSON document (trailing whitespace only), keeping what `schema` names.
     ///
     /// A document that is valid UTF-8 as a whole (all of MCF's) is read as a `str`, which spares
     /// serde_json a UTF-8 check per string; one that is not is read as bytes, so that its error
     /// is the one serde_json gives for bytes, at the same place.
-    pub fn from_slice(bytes: &'a [u8], schema: &Schema) -> Result<Self, serde_json::Error> {
-        fn read<'de, R: serde_json::de::Read<'de>>(read: R, schema: &Schema) -> Result<Lite<'de>, serde_json::Error> {
+    pub fn from_slice(bytes: &'a [u8], schema: &'static Schema) -> Result<Self, serde_json::Error> {
+        fn read<'de, R: serde_json::de::Read<'de>>(
+            read: R,
+            schema: &'static Schema,
+        ) -> Result<Tree<'de>, serde_json::Error> {
             let mut de = serde_json::Deserializer::new(read);
-            let value = Seed(schema).deserialize(&mut de)?;
+            let mut build = Build::default();
+            let root = Seed {
+                schema,
+                build: &mut build,
+            }
+            .deserialize(&mut de)?;
             de.end()?;
-            Ok(value)
+            Ok(build.tree(root))
         }
         match std::str::from_utf8(bytes) {
             Ok(text) => read(serde_json::de::StrRead::new(text), schema),
@@ -65,43 +176,45 @@ impl<'a> Lite<'a> {
     }
 
     /// The same tree from a `Value` already in memory, borrowing its strings.
-    pub fn from_value(value: &'a Value, schema: &Schema) -> Self {
+    pub fn from_value(value: &'a Value, schema: &'static Schema) -> Self {
+        let mut build = Build::default();
+        let root = build.from_value(value, schema);
+        build.tree(root)
+    }
+
+    pub fn root(&self) -> &Lite<'a> {
+        &self.root
+    }
+
+    /// The fields of an object value (empty for other values).
+    pub fn fields(&self, value: &Lite<'a>) -> &[(&'static str, Lite<'a>)] {
         match value {
-            Value::Null => Lite::Null,
-            Value::Bool(b) => Lite::Bool(*b),
-            Value::Number(n) => Lite::Number(n.clone()),
-            Value::String(s) => Lite::Str(Cow::Borrowed(s)),
-            Value::Array(items) => match schema {
-                Schema::ArrayOf(item) => {
-                    Lite::Array(items.len(), items.iter().map(|v| Lite::from_value(v, item)).collect())
-                }
-                _ => Lite::Array(items.len(), Vec::new()),
-            },
-            Value::Object(map) => match schema {
-                Schema::Object(fields) => Lite::Object(
-                    fields
-                        .iter()
-                        .filter_map(|(key, schema)| map.get(*key).map(|v| (*key, Lite::from_value(v, schema))))
-                        .collect(),
-                ),
-                _ => Lite::Object(Vec::new()),
-            },
+            Lite::Object(span) => &self.fields[span.range()],
+            _ => &[],
+        }
+    }
+
+    /// The kept items of an array value (empty for other values).
+    pub fn items(&self, value: &Lite<'a>) -> &[Lite<'a>] {
+        match value {
+            Lite::Array(_, span) => &self.items[span.range()],
+            _ => &[],
         }
     }
 
     /// The value under `key` of an object (JSON null included); `None` for other values.
-    pub fn get(&self, key: &str) -> Option<&Lite<'a>> {
-        match self {
-            Lite::Object(fields) => fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
-            _ => None,
-        }
+    pub fn get(&self, value: &Lite<'a>, key: &str) -> Option<&Lite<'a>> {
+        self.fields(value).iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
 
-/// Deserialises a [`Lite`] with a schema.
-struct Seed<'s>(&'s Schema);
+/// Deserialises a [`Lite`] with a schema into a tree being built.
+struct Seed<'b, 'de> {
+    schema: &'static Schema,
+    build: &'b mut Build<'de>,
+}
 
-impl<'de> DeserializeSeed<'de> for Seed<'_> {
+impl<'de> DeserializeSeed<'de> for Seed<'_, 'de> {
     type Value = Lite<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Lite<'de>, D::Error> {
@@ -109,7 +222,7 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Seed<'_> {
+impl<'de> Visitor<'de> for Seed<'_, 'de> {
     type Value = Lite<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -154,44 +267,49 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Lite<'de>, A::Error> {
-        match self.0 {
+        match self.schema {
             Schema::ArrayOf(item) => {
-                let mut items = Vec::new();
-                while let Some(value) = seq.next_element_seed(Seed(item))? {
-                    items.push(value);
+                let build = self.build;
+                let mark = build.open_items.len();
+                while let Some(value) = seq.next_element_seed(Seed {
+                    schema: item,
+                    build: &mut *build,
+                })? {
+                    build.open_items.push(value);
                 }
-                Ok(Lite::Array(items.len(), items))
+                Ok(build.close_array(mark))
             }
             _ => {
                 let mut len = 0;
                 while seq.next_element::<Skip>()?.is_some() {
                     len += 1;
                 }
-                Ok(Lite::Array(len, Vec::new()))
+                Ok(Lite::Array(len, Span::of(0, 0)))
             }
         }
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lite<'de>, A::Error> {
-        let Schema::Object(fields) = self.0 else {
+        let Schema::Object(fields) = self.schema else {
             while map.next_key::<Skip>()?.is_some() {
                 map.next_value::<Skip>()?;
             }
-            return Ok(Lite::Object(Vec::new()));
+            return Ok(Lite::Object(Span::of(0, 0)));
         };
-        let mut kept: Vec<(&'static str, Lite<'de>)> = Vec::with_capacity(fields.len());
+        let build = self.build;
+        let mark = build.open_fields.len();
         while let Some(field) = map.next_key_seed(Key(fields))? {
             let Some((name, schema)) = field else {
                 map.next_value::<Skip>()?;
                 continue;
             };
-            let value = map.next_value_seed(Seed(schema))?;
-            match kept.iter_mut().find(|(k, _)| k == name) {
-                Some(slot) => slot.1 = value,
-                None => kept.push((name, value)),
-            }
+            let value = map.next_value_seed(Seed {
+                schema,
+                build: &mut *build,
+            })?;
+            build.field(mark, name, value);
         }
-        Ok(Lite::Object(kept))
+        Ok(build.close_object(mark))
     }
 }
 
@@ -319,6 +437,7 @@ impl Path<'_> {
 /// A JSON object and where it sits in its document.
 #[derive(Clone, Copy)]
 pub(crate) struct Obj<'a> {
+    tree: &'a Tree<'a>,
     fields: &'a [(&'static str, Lite<'a>)],
     path: &'a Path<'a>,
     pub document: &'static str,
@@ -326,6 +445,7 @@ pub(crate) struct Obj<'a> {
 
 /// An object field: holds its path, because child paths are built as we descend.
 pub(crate) struct Owned<'a> {
+    tree: &'a Tree<'a>,
     fields: &'a [(&'static str, Lite<'a>)],
     path: Path<'a>,
     document: &'static str,
@@ -334,6 +454,7 @@ pub(crate) struct Owned<'a> {
 impl<'a> Owned<'a> {
     pub fn get(&self) -> Obj<'_> {
         Obj {
+            tree: self.tree,
             fields: self.fields,
             path: &self.path,
             document: self.document,
@@ -349,9 +470,19 @@ pub(crate) struct Items<'a> {
 
 impl<'a> Obj<'a> {
     /// The document's root (or an item at `path`), which must be an object.
-    pub fn root(value: &'a Lite<'a>, document: &'static str, path: &'a Path<'a>) -> Result<Self, ParseError> {
+    pub fn root(
+        tree: &'a Tree<'a>,
+        value: &'a Lite<'a>,
+        document: &'static str,
+        path: &'a Path<'a>,
+    ) -> Result<Self, ParseError> {
         match value {
-            Lite::Object(fields) => Ok(Obj { fields, path, document }),
+            Lite::Object(_) => Ok(Obj {
+                tree,
+                fields: tree.fields(value),
+                path,
+                document,
+            }),
             other => Err(ParseError::WrongType {
                 document,
                 field: match path.render() {
@@ -362,6 +493,10 @@ impl<'a> Obj<'a> {
                 found: describe(other),
             }),
         }
+    }
+
+    pub fn tree(&self) -> &'a Tree<'a> {
+        self.tree
     }
 
     pub fn path(&self, key: &'static str) -> String {
@@ -406,8 +541,9 @@ impl<'a> Obj<'a> {
     pub fn opt_obj(&self, key: &'static str) -> Result<Option<Owned<'a>>, ParseError> {
         match self.value(key) {
             None => Ok(None),
-            Some(Lite::Object(fields)) => Ok(Some(Owned {
-                fields,
+            Some(value @ Lite::Object(_)) => Ok(Some(Owned {
+                tree: self.tree,
+                fields: self.tree.fields(value),
                 path: Path::Key(self.path, key),
                 document: self.document,
             })),
@@ -463,7 +599,10 @@ impl<'a> Obj<'a> {
         let path = Path::Key(self.path, key);
         match self.value(key) {
             None => Ok(Items { path, items: &[] }),
-            Some(Lite::Array(_, items)) => Ok(Items { path, items }),
+            Some(value @ Lite::Array(..)) => Ok(Items {
+                path,
+                items: self.tree.items(value),
+            }),
             Some(other) => Err(self.wrong(key, "an array", other)),
         }
     }
@@ -474,7 +613,7 @@ impl<'a> Obj<'a> {
         let mut names: Vec<String> = Vec::with_capacity(list.items.len());
         for (index, item) in list.items.iter().enumerate() {
             let path = Path::Index(&list.path, index);
-            let item = Obj::root(item, self.document, &path)?;
+            let item = Obj::root(self.tree, item, self.document, &path)?;
             if let Some(name) = item.opt_str(name_key)? {
                 let name = collapse_whitespace(name);
                 if !names.contains(&name) {

@@ -21,7 +21,7 @@ mod search;
 
 use mcfcore::{Post, Source};
 
-use json::{Lite, Path, Schema};
+use json::{Lite, Path, Schema, Tree};
 
 pub use error::ParseError;
 pub use ids::uuid_from_job_post_id;
@@ -30,8 +30,8 @@ pub use search::{RejectedItem, SearchPage, parse_search_item, parse_search_item_
 
 /// Parses a `GET /v2/jobs/{uuid}` response.
 pub fn parse_job_detail(bytes: &[u8]) -> Result<Post, ParseError> {
-    let value = parse_json(bytes, "job detail", &api::JOB)?;
-    api::post_from_value(&value, Source::JobDetail, "job detail", &Path::Root(""))
+    let tree = parse_json(bytes, "job detail", &api::JOB)?;
+    api::post_from_value(&tree, tree.root(), Source::JobDetail, "job detail", &Path::Root(""))
 }
 
 /// Parses a single raw document whatever it is: JSON objects are a job detail when they carry
@@ -50,8 +50,9 @@ pub fn parse_document(bytes: &[u8]) -> Result<Post, ParseError> {
             Err(_) => parse_job_page(&String::from_utf8_lossy(body)),
         },
         Some(b'{') => {
-            let value = parse_json(body, "MCF JSON document", &api::JOB)?;
-            if let Some(results) = value.get("results") {
+            let tree = parse_json(body, "MCF JSON document", &api::JOB)?;
+            let value = tree.root();
+            if let Some(results) = tree.get(value, "results") {
                 let count = match results {
                     Lite::Array(len, _) => *len,
                     _ => 0,
@@ -61,10 +62,10 @@ pub fn parse_document(bytes: &[u8]) -> Result<Post, ParseError> {
                 });
             }
             const DETAIL_KEYS: [&str; 4] = ["_links", "description", "sourceCode", "numberOfVacancies"];
-            if DETAIL_KEYS.iter().any(|k| value.get(k).is_some()) {
-                api::post_from_value(&value, Source::JobDetail, "job detail", &Path::Root(""))
+            if DETAIL_KEYS.iter().any(|k| tree.get(value, k).is_some()) {
+                api::post_from_value(&tree, value, Source::JobDetail, "job detail", &Path::Root(""))
             } else {
-                api::post_from_value(&value, Source::SearchItem, "search item", &Path::Root(""))
+                api::post_from_value(&tree, value, Source::SearchItem, "search item", &Path::Root(""))
             }
         }
         Some(_) => {
@@ -77,9 +78,9 @@ pub fn parse_document(bytes: &[u8]) -> Result<Post, ParseError> {
 }
 
 /// Reads a JSON document, keeping the fields `schema` names (see [`json`]).
-fn parse_json<'a>(bytes: &'a [u8], document: &'static str, schema: &Schema) -> Result<Lite<'a>, ParseError> {
+fn parse_json<'a>(bytes: &'a [u8], document: &'static str, schema: &'static Schema) -> Result<Tree<'a>, ParseError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty { document });
     }
-    Lite::from_slice(bytes, schema).map_err(|err| ParseError::json(document, &err))
+    Tree::from_slice(bytes, schema).map_err(|err| ParseError::json(document, &err))
 }

@@ -4,7 +4,7 @@ use mcfcore::{Post, Source};
 use serde_json::Value;
 
 use crate::error::ParseError;
-use crate::json::{Lite, Obj, Path, Schema};
+use crate::json::{Lite, Obj, Path, Schema, Tree};
 
 const DOCUMENT: &str = "search response";
 
@@ -56,11 +56,11 @@ pub struct RejectedItem {
 
 /// Parses a whole search response.
 pub fn parse_search_response(bytes: &[u8]) -> Result<SearchPage, ParseError> {
-    let value = crate::parse_json(bytes, DOCUMENT, &RESPONSE)?;
+    let tree = crate::parse_json(bytes, DOCUMENT, &RESPONSE)?;
     let root_path = Path::Root("");
-    let root = Obj::root(&value, DOCUMENT, &root_path)?;
+    let root = Obj::root(&tree, tree.root(), DOCUMENT, &root_path)?;
     let items = match root.raw("results") {
-        Some(Lite::Array(_, items)) => items,
+        Some(results @ Lite::Array(..)) => tree.items(results),
         Some(other) => return Err(root.wrong("results", "an array", other)),
         None => return Err(root.missing("results")),
     };
@@ -73,7 +73,7 @@ pub fn parse_search_response(bytes: &[u8]) -> Result<SearchPage, ParseError> {
     let (mut posts, mut rejects) = (Vec::with_capacity(items.len()), Vec::new());
     for (index, item) in items.iter().enumerate() {
         let path = Path::Index(&results_path, index);
-        match crate::api::post_from_value(item, Source::SearchItem, DOCUMENT, &path) {
+        match crate::api::post_from_value(&tree, item, Source::SearchItem, DOCUMENT, &path) {
             Ok(post) => posts.push(post),
             Err(error) => {
                 let whole = whole.get_or_insert_with(|| serde_json::from_slice(bytes).unwrap_or(Value::Null));
@@ -117,14 +117,14 @@ pub fn parse_search_response(bytes: &[u8]) -> Result<SearchPage, ParseError> {
 
 /// Parses one search item on its own (as the scraper stores it in the raw prefix).
 pub fn parse_search_item(bytes: &[u8]) -> Result<Post, ParseError> {
-    let value = crate::parse_json(bytes, "search item", &crate::api::JOB)?;
-    crate::api::post_from_value(&value, Source::SearchItem, "search item", &Path::Root(""))
+    let tree = crate::parse_json(bytes, "search item", &crate::api::JOB)?;
+    crate::api::post_from_value(&tree, tree.root(), Source::SearchItem, "search item", &Path::Root(""))
 }
 
 /// Parses one search item that is already JSON.
 pub fn parse_search_item_value(item: &Value) -> Result<Post, ParseError> {
-    let item = Lite::from_value(item, &crate::api::JOB);
-    crate::api::post_from_value(&item, Source::SearchItem, "search item", &Path::Root(""))
+    let tree = Tree::from_value(item, &crate::api::JOB);
+    crate::api::post_from_value(&tree, tree.root(), Source::SearchItem, "search item", &Path::Root(""))
 }
 
 /// The `page` query parameter of a link; `None` when there is none (page 0).
