@@ -76,7 +76,6 @@ pub(crate) struct Tree<'a> {
 }
 
 /// Where a tree is built: the finished fields and items, and stacks of the ones still open.
-#[derive(Default)]
 struct Build<'a> {
     fields: Vec<(&'static str, Lite<'a>)>,
     items: Vec<Lite<'a>>,
@@ -85,6 +84,16 @@ struct Build<'a> {
 }
 
 impl<'a> Build<'a> {
+    /// Sized for a job object (about 60 fields kept and 30 items), so that it rarely grows.
+    fn new() -> Self {
+        Build {
+            fields: Vec::with_capacity(64),
+            items: Vec::with_capacity(32),
+            open_fields: Vec::with_capacity(32),
+            open_items: Vec::with_capacity(32),
+        }
+    }
+
     /// Moves the fields opened since `mark` to the finished ones.
     fn close_object(&mut self, mark: usize) -> Lite<'a> {
         let start = self.fields.len();
@@ -100,7 +109,8 @@ impl<'a> Build<'a> {
 
     /// Adds a field to the object opened at `mark`, replacing an earlier one with its key.
     fn field(&mut self, mark: usize, key: &'static str, value: Lite<'a>) {
-        match self.open_fields[mark..].iter_mut().find(|(k, _)| *k == key) {
+        // Keys come from one schema's table, where each is once: the same key is the same str.
+        match self.open_fields[mark..].iter_mut().find(|(k, _)| std::ptr::eq(*k, key)) {
             Some(slot) => slot.1 = value,
             None => self.open_fields.push((key, value)),
         }
@@ -114,7 +124,7 @@ impl<'a> Build<'a> {
         }
     }
 
-    fn from_value(&mut self, value: &'a Value, schema: &'static Schema) -> Lite<'a> {
+    fn value(&mut self, value: &'a Value, schema: &'static Schema) -> Lite<'a> {
         match value {
             Value::Null => Lite::Null,
             Value::Bool(b) => Lite::Bool(*b),
@@ -124,7 +134,7 @@ impl<'a> Build<'a> {
                 Schema::ArrayOf(item) => {
                     let mark = self.open_items.len();
                     for v in items {
-                        let lite = self.from_value(v, item);
+                        let lite = self.value(v, item);
                         self.open_items.push(lite);
                     }
                     self.close_array(mark)
@@ -136,7 +146,7 @@ impl<'a> Build<'a> {
                     let mark = self.open_fields.len();
                     for (key, schema) in fields.iter() {
                         if let Some(v) = map.get(*key) {
-                            let lite = self.from_value(v, schema);
+                            let lite = self.value(v, schema);
                             self.open_fields.push((key, lite));
                         }
                     }
@@ -160,7 +170,7 @@ impl<'a> Tree<'a> {
             schema: &'static Schema,
         ) -> Result<Tree<'de>, serde_json::Error> {
             let mut de = serde_json::Deserializer::new(read);
-            let mut build = Build::default();
+            let mut build = Build::new();
             let root = Seed {
                 schema,
                 build: &mut build,
@@ -177,8 +187,8 @@ impl<'a> Tree<'a> {
 
     /// The same tree from a `Value` already in memory, borrowing its strings.
     pub fn from_value(value: &'a Value, schema: &'static Schema) -> Self {
-        let mut build = Build::default();
-        let root = build.from_value(value, schema);
+        let mut build = Build::new();
+        let root = build.value(value, schema);
         build.tree(root)
     }
 
@@ -189,7 +199,7 @@ impl<'a> Tree<'a> {
     /// The fields of an object value (empty for other values).
     pub fn fields(&self, value: &Lite<'a>) -> &[(&'static str, Lite<'a>)] {
         match value {
-            Lite::Object(span) => &self.fields[span.range()],
+            Lite::Object(span) => self.fields.get(span.range()).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -197,7 +207,7 @@ impl<'a> Tree<'a> {
     /// The kept items of an array value (empty for other values).
     pub fn items(&self, value: &Lite<'a>) -> &[Lite<'a>] {
         match value {
-            Lite::Array(_, span) => &self.items[span.range()],
+            Lite::Array(_, span) => self.items.get(span.range()).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -643,6 +653,10 @@ pub(crate) fn collapse_whitespace(s: &str) -> String {
 
 /// ASCII with no whitespace but single spaces between words (what collapsing leaves as is).
 fn is_collapsed(b: &[u8]) -> bool {
+    // One word of printable ASCII (most skills and categories): nothing to look at further.
+    if b.iter().all(|&c| c.wrapping_sub(0x21) < 0x5f) {
+        return true;
+    }
     let mut prev_space = true;
     for &c in b {
         match c {

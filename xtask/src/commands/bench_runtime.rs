@@ -267,7 +267,10 @@ async fn measure(project: &Project, ui: &Ui, ws: &Workspace, dir: &Path, runs: u
             }
         }
     }
-    let mut sides = sides.into_iter().collect::<Option<Vec<_>>>().context("no parse measurement")?;
+    let mut sides = sides
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .context("no parse measurement")?;
     let ours = sides.remove(0);
     let peers: Vec<(&str, Throughput)> = PEERS.iter().map(|p| p.1).zip(sides).collect();
     report.rows.extend(parse_rows(&ours, &peers)?);
@@ -557,7 +560,10 @@ const PEERS: [(&str, &str); 2] = [("lxml", "lxml"), ("html.parser", "html.parser
 
 /// "Python 3.11.7, json + BeautifulSoup 4.15.0 (lxml; html.parser)" from the peers' own words.
 fn python_label(peers: &[(&str, Throughput)]) -> String {
-    let first = peers.first().map(|(_, t)| t.implementation.as_str()).unwrap_or("Python");
+    let first = peers
+        .first()
+        .map(|(_, t)| t.implementation.as_str())
+        .unwrap_or("Python");
     let base = first.split(" (").next().unwrap_or(first);
     let builders: Vec<&str> = peers.iter().map(|(label, _)| *label).collect();
     format!("{base} ({})", builders.join("; "))
@@ -595,10 +601,7 @@ fn parse_rows(ours: &Throughput, peers: &[(&str, Throughput)]) -> Result<Vec<Row
         let n = ours.set.get(kind).copied().unwrap_or(0);
         for (label, theirs) in peers {
             add(
-                format!(
-                    "parse: {name} ({n} doc{}) vs {label}",
-                    if n == 1 { "" } else { "s" }
-                ),
+                format!("parse: {name} ({n} doc{}) vs {label}", if n == 1 { "" } else { "s" }),
                 ours.rate(kind),
                 theirs.rate(kind),
             )?;
@@ -606,7 +609,10 @@ fn parse_rows(ours: &Throughput, peers: &[(&str, Throughput)]) -> Result<Vec<Row
     }
     for (label, theirs) in peers {
         add(
-            format!("parse: overall ({} captures) vs {label}", ours.set.values().sum::<u64>()),
+            format!(
+                "parse: overall ({} captures) vs {label}",
+                ours.set.values().sum::<u64>()
+            ),
             ours.overall(),
             theirs.overall(),
         )?;
