@@ -1,6 +1,7 @@
 //! Parses one capture in a loop, for profiling (`perf record`) without the benchmark harness:
 //!
-//!     cargo run --release -p mcfparse --example parse_loop -- search_item|job_detail|job_page [seconds]
+//!     CARGO_PROFILE_RELEASE_STRIP=false cargo build --release -p mcfparse --example parse_loop
+//!     perf record --call-graph dwarf target/release/examples/parse_loop search_item|job_detail|job_page [seconds]
 //!
 //! Prints documents per second. `cargo xtask bench runtime` is the measurement of record.
 
