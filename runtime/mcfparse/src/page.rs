@@ -488,6 +488,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn carriage_returns_read_as_html_reads_them() {
+        // HTML's input stream turns CR LF and lone CRs into LF before tokenizing.
+        let page = "<link rel=canonical href=\"https://x/\r\njob/\ra-5624187c437fddd00296eecc783ed4cd\">\
+            <h1 data-testid=\"job-details-info-job-title\">Engineer</h1><p data-testid=\"company-hire-info\">A</p>";
+        let tree = parse_tree(page);
+        assert_eq!(
+            tree.as_ref().map(|p| p.url.clone()),
+            Ok(Some("https://x/\njob/\na-5624187c437fddd00296eecc783ed4cd".into()))
+        );
+        // The company is read from the tree (the scan does not keep it), so compare the scan's
+        // own reading of the URL too.
+        let scan = crate::page_scan::scan(page).expect("scanned");
+        assert_eq!(
+            scan.canonical_href,
+            Some(Some("https://x/\njob/\na-5624187c437fddd00296eecc783ed4cd".into()))
+        );
+        let page = page.replace("<p data-testid=\"company-hire-info\">A</p>", "")
+            + "<script type=application/ld+json>{\"@type\": \"JobPosting\", \"hiringOrganization\": {\"name\": \"A\"}, \
+             \"description\": \"<p>x</p>\", \"skills\": [\"Rust\"]}</script>";
+        let fast = parse_scan(&page).expect("the scan reads it");
+        assert_eq!(fast, parse_tree(&page));
+        assert_eq!(
+            fast.map(|p| p.url),
+            Ok(Some("https://x/\njob/\na-5624187c437fddd00296eecc783ed4cd".into()))
+        );
+    }
+
     /// Markup that the scan must either read as the tree does or refuse.
     fn piece() -> impl Strategy<Value = String> {
         prop::sample::select(vec![
@@ -569,6 +597,12 @@ mod tests {
             "<font color=red>",
             "<foreignObject>",
             "<desc>",
+            "\r\n",
+            "\r",
+            "x\ry",
+            "<link rel=\"canonical\" href=\"https://x/\r\njob/d-22222222222222222222222222222222\">",
+            "<meta property=\"og:url\" content=\"https://x/\rjob/e-33333333333333333333333333333333\">",
+            "<h2 data-testid=\"job-details-info-job-title\">A\r\nB</h2>",
         ])
         .prop_map(str::to_string)
     }

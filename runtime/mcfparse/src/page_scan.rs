@@ -66,14 +66,20 @@ struct Attrs<'a> {
     color_face_size: bool,
 }
 
-/// Decodes character references from the small table; `None` for any other.
+/// Decodes character references from the small table (`None` for any other), and turns CR LF
+/// and lone CRs into LF as HTML's input stream does before tokenizing.
 fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
-    if memchr::memchr(b'&', raw).is_none() {
-        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+    let text = if memchr::memchr(b'&', raw).is_none() {
+        Cow::Borrowed(std::str::from_utf8(raw).ok()?)
+    } else {
+        let mut out = String::with_capacity(raw.len());
+        decode_into(&mut out, raw)?;
+        Cow::Owned(out)
+    };
+    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
+        return Some(text);
     }
-    let mut out = String::with_capacity(raw.len());
-    decode_into(&mut out, raw)?;
-    Some(Cow::Owned(out))
+    Some(Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n")))
 }
 
 fn decode_into(out: &mut String, raw: &[u8]) -> Option<()> {
@@ -198,7 +204,12 @@ impl<'a> Scanner<'a> {
         let text = if decode {
             self::decode(raw)?
         } else {
-            Cow::Borrowed(std::str::from_utf8(raw).ok()?)
+            let text = std::str::from_utf8(raw).ok()?;
+            if memchr::memchr(b'\r', raw).is_some() {
+                Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+            } else {
+                Cow::Borrowed(text)
+            }
         };
         for (index, _) in &self.collecting {
             if let Some(out) = self.scan.testid[*index].as_mut() {
