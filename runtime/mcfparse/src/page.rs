@@ -669,6 +669,23 @@ mod tests {
             }
         }
 
+        /// Character-level noise in the middle of the small page: tokenizer corners.
+        #[test]
+        fn the_scan_agrees_with_the_tree_on_noisy_markup(
+            noise in "(<[a-zA-Z/!?][a-zA-Z0-9 =\"'/<>!-]{0,12}>?|[a-z &;#\r\n\t<>\"'=/!-]{1,6}|<script>|</script>|<style>|</style>|<svg>|</svg>|<p>|</p>|<title>|</title>|<div data-testid=\"salary-type\">|&amp;|&#x41;){0,40}",
+            at in any::<prop::sample::Index>(),
+        ) {
+            let mut page = SMALL.to_string();
+            let mut at = at.index(page.len());
+            while !page.is_char_boundary(at) {
+                at -= 1;
+            }
+            page.insert_str(at, &noise);
+            if let Some(fast) = parse_scan(&page) {
+                prop_assert_eq!(fast, parse_tree(&page));
+            }
+        }
+
         #[test]
         fn the_scan_agrees_with_the_tree_on_small_pages(pieces in prop::collection::vec(piece(), 0..30)) {
             let page = pieces.concat();
