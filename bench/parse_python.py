@@ -8,8 +8,12 @@ uuid, title, employer, salary, lists, dates, location and the description HTML a
 rendered job page the schema.org JSON-LD block, the canonical URL's uuid, the
 `data-testid="job-details-info-*"` fields and the skills, with BeautifulSoup.
 
-    parse_python.py --docs DIR [--seconds 1.0] [--runs 5]   # throughput, JSON on stdout
+    parse_python.py --docs DIR [--seconds 1.0] [--runs 5] [--parser lxml|html.parser]
     parse_python.py --docs DIR --check                      # uuid/title/company per document
+
+`--parser` is BeautifulSoup's tree builder: `lxml` (libxml2, C; the default when lxml is
+importable) or `html.parser` (Python's own, what `BeautifulSoup(html)` uses without lxml).
+The benchmark measures both.
 
 The timing protocol is mcfbench's: every document once (check and warm-up), then per run and
 kind, passes over that kind's documents until the time budget has elapsed.
@@ -30,6 +34,7 @@ try:
     PARSER = "lxml"
 except ImportError:
     PARSER = "html.parser"
+PARSERS = ["lxml", "html.parser"]
 
 KINDS = ["search_item", "job_detail", "job_page"]
 UUID_IN_URL = re.compile(r"([0-9a-f]{32})(?:[/?#]|$)")
@@ -254,12 +259,15 @@ def throughput(docs, budget, runs):
 
 
 def main():
+    global PARSER
     args = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     args.add_argument("--docs", required=True, help="the folder `mcfbench prepare` wrote")
     args.add_argument("--seconds", type=float, default=1.0, help="time budget per kind and run")
     args.add_argument("--runs", type=int, default=5)
     args.add_argument("--check", action="store_true", help="print uuid, title and company per document")
+    args.add_argument("--parser", choices=PARSERS, default=PARSER, help="BeautifulSoup's tree builder")
     opts = args.parse_args()
+    PARSER = opts.parser
     docs = load(opts.docs)
     if opts.check:
         for entry, raw in docs:

@@ -2,29 +2,82 @@
 //! is a superset: description, experience, vacancies, expiry, views).
 
 use mcfcore::{Post, PostStatus, Source, time};
-use serde_json::Value;
 
 use crate::error::ParseError;
 use crate::ids;
-use crate::json::{Obj, collapse_whitespace};
+use crate::json::{Lite, Obj, Path, Schema, Tree, collapse_whitespace};
+
+/// The fields of a job object that [`post_from_value`] reads, plus the keys that tell a job
+/// detail (`_links`, `sourceCode`) or a whole search response (`results`) apart, which
+/// [`crate::parse_document`] looks at.
+pub(crate) const JOB: Schema = {
+    use Schema::{ArrayOf, Leaf, Object};
+    const NAME_UEN: Schema = Object(&[("name", Leaf), ("uen", Leaf)]);
+    Object(&[
+        ("uuid", Leaf),
+        ("title", Leaf),
+        (
+            "metadata",
+            Object(&[
+                ("jobPostId", Leaf),
+                ("isPostedOnBehalf", Leaf),
+                ("isHideSalary", Leaf),
+                ("isHideHiringEmployerName", Leaf),
+                ("newPostingDate", Leaf),
+                ("originalPostingDate", Leaf),
+                ("expiryDate", Leaf),
+                ("updatedAt", Leaf),
+                ("totalNumberJobApplication", Leaf),
+                ("totalNumberOfView", Leaf),
+                ("jobDetailsUrl", Leaf),
+            ]),
+        ),
+        ("postedCompany", NAME_UEN),
+        ("hiringCompany", NAME_UEN),
+        (
+            "salary",
+            Object(&[
+                ("minimum", Leaf),
+                ("maximum", Leaf),
+                ("type", Object(&[("salaryType", Leaf)])),
+            ]),
+        ),
+        (
+            "address",
+            Object(&[("districts", ArrayOf(&Object(&[("location", Leaf), ("region", Leaf)])))]),
+        ),
+        ("description", Leaf),
+        ("status", Object(&[("id", Leaf), ("jobStatus", Leaf)])),
+        ("employmentTypes", ArrayOf(&Object(&[("employmentType", Leaf)]))),
+        ("positionLevels", ArrayOf(&Object(&[("position", Leaf)]))),
+        ("categories", ArrayOf(&Object(&[("category", Leaf)]))),
+        ("skills", ArrayOf(&Object(&[("skill", Leaf)]))),
+        ("minimumYearsExperience", Leaf),
+        ("numberOfVacancies", Leaf),
+        ("_links", Leaf),
+        ("sourceCode", Leaf),
+        ("results", Leaf),
+    ])
+};
 
 /// Reads one job object (a search item or a detail) at `path` of `document`.
 pub(crate) fn post_from_value(
-    value: &Value,
+    tree: &Tree<'_>,
+    value: &Lite<'_>,
     source: Source,
     document: &'static str,
-    path: &str,
+    path: &Path<'_>,
 ) -> Result<Post, ParseError> {
-    let job = Obj::root(value, document, path)?;
+    let job = Obj::root(tree, value, document, path)?;
     let uuid = ids::checked_uuid(job.req_str("uuid")?).map_err(|reason| job.invalid("uuid", reason))?;
     let title = collapse_whitespace(job.req_str("title")?);
 
     let metadata = job.opt_obj("metadata")?;
     let meta = metadata.as_ref().map(|m| m.get());
-    let meta_str = |key: &str| meta.map_or(Ok(None), |m| m.opt_str(key));
-    let meta_u32 = |key: &str| meta.map_or(Ok(None), |m| m.opt_u32(key));
-    let meta_bool = |key: &str| meta.map_or(Ok(None), |m| m.opt_bool(key));
-    let meta_date = |key: &str| -> Result<Option<String>, ParseError> {
+    let meta_str = |key: &'static str| meta.map_or(Ok(None), |m| m.opt_str(key));
+    let meta_u32 = |key: &'static str| meta.map_or(Ok(None), |m| m.opt_u32(key));
+    let meta_bool = |key: &'static str| meta.map_or(Ok(None), |m| m.opt_bool(key));
+    let meta_date = |key: &'static str| -> Result<Option<String>, ParseError> {
         match (meta, meta_str(key)?) {
             (Some(m), Some(raw)) => time::normalize_date(raw)
                 .map(Some)
@@ -160,8 +213,11 @@ fn read_districts(job: Obj<'_>) -> Result<(Vec<String>, Vec<String>), ParseError
     let Some(address) = job.opt_obj("address")? else {
         return Ok((districts, regions));
     };
-    for (path, district) in address.get().array("districts")? {
-        let district = Obj::root(district, job.document, &path)?;
+    let address = address.get();
+    let list = address.array("districts")?;
+    for (index, district) in list.items.iter().enumerate() {
+        let path = Path::Index(&list.path, index);
+        let district = Obj::root(job.tree(), district, job.document, &path)?;
         if let Some(location) = district.opt_str("location")? {
             districts.push(collapse_whitespace(location));
         }

@@ -74,18 +74,18 @@ impl ParseError {
 }
 
 /// Describes a JSON value briefly for "found ..." in a message (strings cut to 40 characters).
-pub(crate) fn describe(value: &serde_json::Value) -> String {
-    use serde_json::Value;
+pub(crate) fn describe(value: &crate::json::Lite<'_>) -> String {
+    use crate::json::Lite;
     match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if s.chars().count() > 40 => {
+        Lite::Null => "null".into(),
+        Lite::Bool(b) => format!("the boolean {b}"),
+        Lite::Number(n) => format!("the number {n}"),
+        Lite::Str(s) if s.chars().count() > 40 => {
             format!("the string \"{}…\"", s.chars().take(40).collect::<String>())
         }
-        Value::String(s) => format!("the string \"{s}\""),
-        Value::Array(a) if a.len() == 1 => "an array of 1 item".into(),
-        Value::Array(a) => format!("an array of {} items", a.len()),
-        Value::Object(_) => "an object".into(),
+        Lite::Str(s) => format!("the string \"{s}\""),
+        Lite::Array(1, _) => "an array of 1 item".into(),
+        Lite::Array(len, _) => format!("an array of {len} items"),
+        Lite::Object(_) => "an object".into(),
     }
 }

@@ -16,10 +16,12 @@ mod html_text;
 mod ids;
 mod json;
 mod page;
+mod page_scan;
 mod search;
 
 use mcfcore::{Post, Source};
-use serde_json::Value;
+
+use json::{Lite, Path, Schema, Tree};
 
 pub use error::ParseError;
 pub use ids::uuid_from_job_post_id;
@@ -28,8 +30,8 @@ pub use search::{RejectedItem, SearchPage, parse_search_item, parse_search_item_
 
 /// Parses a `GET /v2/jobs/{uuid}` response.
 pub fn parse_job_detail(bytes: &[u8]) -> Result<Post, ParseError> {
-    let value = parse_json(bytes, "job detail")?;
-    api::post_from_value(&value, Source::JobDetail, "job detail", "")
+    let tree = parse_json(bytes, "job detail", &api::JOB)?;
+    api::post_from_value(&tree, tree.root(), Source::JobDetail, "job detail", &Path::Root(""))
 }
 
 /// Parses a single raw document whatever it is: JSON objects are a job detail when they carry
@@ -43,20 +45,27 @@ pub fn parse_document(bytes: &[u8]) -> Result<Post, ParseError> {
         None => Err(ParseError::Unrecognised {
             reason: "the document is empty".into(),
         }),
-        Some(b'<') => parse_job_page(&String::from_utf8_lossy(body)),
+        Some(b'<') => match std::str::from_utf8(body) {
+            Ok(text) => parse_job_page(text),
+            Err(_) => parse_job_page(&String::from_utf8_lossy(body)),
+        },
         Some(b'{') => {
-            let value = parse_json(body, "MCF JSON document")?;
-            if let Some(results) = value.get("results") {
-                let count = results.as_array().map_or(0, Vec::len);
+            let tree = parse_json(body, "MCF JSON document", &api::JOB)?;
+            let value = tree.root();
+            if let Some(results) = tree.get(value, "results") {
+                let count = match results {
+                    Lite::Array(len, _) => *len,
+                    _ => 0,
+                };
                 return Err(ParseError::Unrecognised {
                     reason: format!("this is a search response with {count} results, not one post"),
                 });
             }
             const DETAIL_KEYS: [&str; 4] = ["_links", "description", "sourceCode", "numberOfVacancies"];
-            if DETAIL_KEYS.iter().any(|k| value.get(k).is_some()) {
-                api::post_from_value(&value, Source::JobDetail, "job detail", "")
+            if DETAIL_KEYS.iter().any(|k| tree.get(value, k).is_some()) {
+                api::post_from_value(&tree, value, Source::JobDetail, "job detail", &Path::Root(""))
             } else {
-                api::post_from_value(&value, Source::SearchItem, "search item", "")
+                api::post_from_value(&tree, value, Source::SearchItem, "search item", &Path::Root(""))
             }
         }
         Some(_) => {
@@ -68,9 +77,10 @@ pub fn parse_document(bytes: &[u8]) -> Result<Post, ParseError> {
     }
 }
 
-fn parse_json(bytes: &[u8], document: &'static str) -> Result<Value, ParseError> {
+/// Reads a JSON document, keeping the fields `schema` names (see [`json`]).
+fn parse_json<'a>(bytes: &'a [u8], document: &'static str, schema: &'static Schema) -> Result<Tree<'a>, ParseError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty { document });
     }
-    serde_json::from_slice(bytes).map_err(|err| ParseError::json(document, &err))
+    Tree::from_slice(bytes, schema).map_err(|err| ParseError::json(document, &err))
 }

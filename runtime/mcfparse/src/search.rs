@@ -4,9 +4,22 @@ use mcfcore::{Post, Source};
 use serde_json::Value;
 
 use crate::error::ParseError;
-use crate::json::Obj;
+use crate::json::{Lite, Obj, Path, Schema, Tree};
 
 const DOCUMENT: &str = "search response";
+
+/// What [`parse_search_response`] reads of a response.
+const RESPONSE: Schema = {
+    use Schema::{ArrayOf, Leaf, Object};
+    const LINK: Schema = Object(&[("href", Leaf)]);
+    Object(&[
+        ("results", ArrayOf(&crate::api::JOB)),
+        ("total", Leaf),
+        ("countWithoutFilters", Leaf),
+        ("searchRankingId", Leaf),
+        ("_links", Object(&[("self", LINK), ("next", LINK), ("last", LINK)])),
+    ])
+};
 
 /// One page of search results.
 ///
@@ -43,33 +56,42 @@ pub struct RejectedItem {
 
 /// Parses a whole search response.
 pub fn parse_search_response(bytes: &[u8]) -> Result<SearchPage, ParseError> {
-    let value = crate::parse_json(bytes, DOCUMENT)?;
-    let root = Obj::root(&value, DOCUMENT, "")?;
-    let items = match root.map.get("results") {
-        Some(Value::Array(items)) => items,
+    let tree = crate::parse_json(bytes, DOCUMENT, &RESPONSE)?;
+    let root_path = Path::Root("");
+    let root = Obj::root(&tree, tree.root(), DOCUMENT, &root_path)?;
+    let items = match root.raw("results") {
+        Some(results @ Lite::Array(..)) => tree.items(results),
         Some(other) => return Err(root.wrong("results", "an array", other)),
         None => return Err(root.missing("results")),
     };
     let total = root.opt_u32("total")?.ok_or_else(|| root.missing("total"))?;
 
+    let results_path = Path::Key(&root_path, "results");
+    // A rejected item is kept whole, as `Value`: the document is read again for it (the tree
+    // above holds only the fields a post needs). It parsed once, so it parses again.
+    let mut whole: Option<Value> = None;
     let (mut posts, mut rejects) = (Vec::with_capacity(items.len()), Vec::new());
     for (index, item) in items.iter().enumerate() {
-        let path = format!("results[{index}]");
-        match crate::api::post_from_value(item, Source::SearchItem, DOCUMENT, &path) {
+        let path = Path::Index(&results_path, index);
+        match crate::api::post_from_value(&tree, item, Source::SearchItem, DOCUMENT, &path) {
             Ok(post) => posts.push(post),
-            Err(error) => rejects.push(RejectedItem {
-                index,
-                uuid: item
-                    .get("uuid")
-                    .and_then(Value::as_str)
-                    .and_then(|u| crate::ids::checked_uuid(u).ok()),
-                raw: item.clone(),
-                error,
-            }),
+            Err(error) => {
+                let whole = whole.get_or_insert_with(|| serde_json::from_slice(bytes).unwrap_or(Value::Null));
+                let raw = whole["results"][index].clone();
+                rejects.push(RejectedItem {
+                    index,
+                    uuid: raw
+                        .get("uuid")
+                        .and_then(Value::as_str)
+                        .and_then(|u| crate::ids::checked_uuid(u).ok()),
+                    raw,
+                    error,
+                })
+            }
         }
     }
 
-    let href = |rel: &str| -> Result<Option<String>, ParseError> {
+    let href = |rel: &'static str| -> Result<Option<String>, ParseError> {
         let Some(links) = root.opt_obj("_links")? else {
             return Ok(None);
         };
@@ -95,13 +117,14 @@ pub fn parse_search_response(bytes: &[u8]) -> Result<SearchPage, ParseError> {
 
 /// Parses one search item on its own (as the scraper stores it in the raw prefix).
 pub fn parse_search_item(bytes: &[u8]) -> Result<Post, ParseError> {
-    let value = crate::parse_json(bytes, "search item")?;
-    parse_search_item_value(&value)
+    let tree = crate::parse_json(bytes, "search item", &crate::api::JOB)?;
+    crate::api::post_from_value(&tree, tree.root(), Source::SearchItem, "search item", &Path::Root(""))
 }
 
 /// Parses one search item that is already JSON.
 pub fn parse_search_item_value(item: &Value) -> Result<Post, ParseError> {
-    crate::api::post_from_value(item, Source::SearchItem, "search item", "")
+    let tree = Tree::from_value(item, &crate::api::JOB);
+    crate::api::post_from_value(&tree, tree.root(), Source::SearchItem, "search item", &Path::Root(""))
 }
 
 /// The `page` query parameter of a link; `None` when there is none (page 0).
