@@ -108,29 +108,12 @@ fn emulator_config(p: &Project, moto: &Moto) {
         yaml.push_str("compute:\n  lambda_build: host-debug\n  architecture: x86_64\n  registry: local\n");
         let rel = format!("config/{env}.yaml");
         let mut doc: serde_norway::Value = serde_norway::from_str(&p.read(&rel)).expect("env config");
-        merge(&mut doc, serde_norway::from_str(&yaml).expect("overrides"));
+        xtask::config::merge(&mut doc, serde_norway::from_str(&yaml).expect("overrides"));
         let text = serde_norway::to_string(&doc).expect("YAML");
         p.write(
             &rel,
             &format!("# Emulator-only overrides merged in: tests/tests/pipeline.rs says why\n{text}"),
         );
-    }
-}
-
-/// `over` into `base`, key by key (as the deployer merges base.yaml and an environment).
-fn merge(base: &mut serde_norway::Value, over: serde_norway::Value) {
-    match (base, over) {
-        (serde_norway::Value::Mapping(b), serde_norway::Value::Mapping(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(slot) => merge(slot, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (slot, v) => *slot = v,
     }
 }
 

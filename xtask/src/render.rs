@@ -15,6 +15,15 @@ use crate::stacks::Stack;
 
 /// The output that carries the content hash of what was deployed.
 pub const HASH_OUTPUT: &str = "McfpipeDeployHash";
+
+/// A template without the deployer's hash output: what to compare a deployed template with a
+/// render by.
+pub fn without_hash(mut template: Value) -> Value {
+    if let Some(o) = template.get_mut("Outputs").and_then(|o| o.as_object_mut()) {
+        o.remove(HASH_OUTPUT);
+    }
+    template
+}
 /// Parameter values that could not be resolved yet (upstream stack not deployed) start so.
 pub const PLACEHOLDER_PREFIX: &str = "<unresolved: ";
 

@@ -25,15 +25,6 @@ fn same_as_value(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn mangle(base: &[u8], flips: &[(prop::sample::Index, u8)]) -> Vec<u8> {
-    let mut bytes = base.to_vec();
-    for (at, value) in flips {
-        let i = at.index(bytes.len());
-        bytes[i] = *value;
-    }
-    bytes
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -48,7 +39,7 @@ proptest! {
             1 => serde_json::to_vec(&items[7]).expect("serialise"),
             _ => serde_json::to_vec_pretty(&items[42]).expect("serialise"),
         };
-        same_as_value(&mangle(&base, &flips))?;
+        same_as_value(&common::mangle(&base, &flips))?;
     }
 
     #[test]

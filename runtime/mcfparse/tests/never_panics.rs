@@ -15,16 +15,6 @@ fn parse_everything(bytes: &[u8]) {
     let _ = parse_job_page(&String::from_utf8_lossy(bytes));
 }
 
-/// Flips `flips` bytes of `base` at positions and values drawn by proptest.
-fn mangle(base: &[u8], flips: &[(prop::sample::Index, u8)]) -> Vec<u8> {
-    let mut bytes = base.to_vec();
-    for (at, value) in flips {
-        let i = at.index(bytes.len());
-        bytes[i] = *value;
-    }
-    bytes
-}
-
 /// Any JSON value, a few levels deep: what a field might hold after an API change.
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -69,8 +59,8 @@ proptest! {
 
     #[test]
     fn mangled_json_fixtures_never_panic(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
-        parse_everything(&mangle(common::DETAIL, &flips));
-        let _ = parse_search_response(&mangle(common::SEARCH, &flips));
+        parse_everything(&common::mangle(common::DETAIL, &flips));
+        let _ = parse_search_response(&common::mangle(common::SEARCH, &flips));
     }
 
     #[test]
@@ -112,6 +102,6 @@ proptest! {
     ) {
         let page = common::PAGE.as_bytes();
         let _ = parse_job_page(&String::from_utf8_lossy(&page[..cut.index(page.len())]));
-        let _ = parse_document(&mangle(page, &flips));
+        let _ = parse_document(&common::mangle(page, &flips));
     }
 }

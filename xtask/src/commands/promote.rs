@@ -32,6 +32,7 @@ use crate::artifacts::{Kind, record::Built};
 use crate::aws::Aws;
 use crate::cfn::StackInfo;
 use crate::config::Registry::Local as LocalRegistry;
+use crate::render::without_hash;
 use crate::resolve::{Artifacts, DeployedOutputs, Missing};
 use crate::session::{Project, Session};
 use crate::ui::Ui;
@@ -132,9 +133,9 @@ pub async fn run(
     let mut copies = Vec::new();
     let mut components = manifest.components.clone();
     for (name, c) in &manifest.components {
-        let (value, how) = match c.kind {
+        let (value, how, version_id) = match c.kind {
             Kind::Lambda => {
-                let how = copy_zip(
+                let (how, version) = copy_zip(
                     &source,
                     &src_aws,
                     &dst_aws,
@@ -145,26 +146,17 @@ pub async fn run(
                 )
                 .await
                 .with_context(|| format!("copying the {name} zip to {to}"))?;
-                (c.artifact.clone(), how)
+                (c.artifact.clone(), how, version)
             }
-            Kind::Image => copy_image(&src, &dst, &src_aws, &dst_aws, name, c, &manifest.release)
-                .await
-                .with_context(|| format!("copying the {name} image to {to}"))?,
+            Kind::Image => {
+                let (value, how) = copy_image(&src, &dst, &src_aws, &dst_aws, name, c, &manifest.release)
+                    .await
+                    .with_context(|| format!("copying the {name} image to {to}"))?;
+                (value, how, None)
+            }
         };
         ui.step(name, &format!("{how}: {value}"));
         copies.push(json!({"component": name, "kind": c.kind, "artifact": value, "how": how}));
-        let version_id = match c.kind {
-            Kind::Lambda => dst_aws
-                .s3()
-                .head_object()
-                .bucket(&dst_bucket)
-                .key(&value)
-                .send()
-                .await
-                .ok()
-                .and_then(|h| h.version_id().map(str::to_string)),
-            Kind::Image => None,
-        };
         let entry = components.get_mut(name).expect("the component being copied");
         entry.artifact = value.clone();
         entry.bucket = matches!(c.kind, Kind::Lambda).then(|| dst_bucket.clone());
@@ -367,8 +359,8 @@ async fn untested_templates(src: &Session, src_aws: &Aws, dst: &Session, source:
             continue;
         };
         let rendered = src.render_with(stack, &source.deployed, &source.running, Missing::Placeholder)?;
-        let mut deployed = cfn.template(&info.name).await?;
-        if strip_hash(&mut deployed) != strip_hash(&mut rendered.template.clone()) {
+        let deployed = cfn.template(&info.name).await?;
+        if without_hash(deployed) != without_hash(rendered.template.clone()) {
             out.push(format!(
                 "{}: the checkout's template is not the one {} runs (changed since {} was deployed)",
                 stack.name, src.env, src.env
@@ -457,14 +449,7 @@ fn top_level<'a>(diff: impl Iterator<Item = &'a String>) -> Vec<String> {
         .collect()
 }
 
-fn strip_hash(t: &mut Value) -> &Value {
-    if let Some(o) = t.get_mut("Outputs").and_then(|o| o.as_object_mut()) {
-        o.remove(crate::render::HASH_OUTPUT);
-    }
-    t
-}
-
-/// Puts the zip under `key` into the target bucket; says how.
+/// Puts the zip under `key` into the target bucket; says how, and the object's version.
 async fn copy_zip(
     source: &Source,
     src_aws: &Aws,
@@ -473,13 +458,17 @@ async fn copy_zip(
     key: &str,
     sha256: &str,
     same_account: bool,
-) -> Result<String> {
+) -> Result<(String, Option<String>)> {
     let dst = dst_aws.s3();
-    if dst.head_object().bucket(dst_bucket).key(key).send().await.is_ok() {
-        return Ok(format!("already in s3://{dst_bucket}"));
+    if let Ok(there) = dst.head_object().bucket(dst_bucket).key(key).send().await {
+        return Ok((
+            format!("already in s3://{dst_bucket}"),
+            there.version_id().map(str::to_string),
+        ));
     }
     if same_account {
-        dst.copy_object()
+        let copied = dst
+            .copy_object()
             .copy_source(format!("{}/{key}", source.bucket))
             .bucket(dst_bucket)
             .key(key)
@@ -492,7 +481,10 @@ async fn copy_zip(
                     crate::aws::error_text(&e)
                 )
             })?;
-        return Ok(format!("copied s3://{} → s3://{dst_bucket}", source.bucket));
+        return Ok((
+            format!("copied s3://{} → s3://{dst_bucket}", source.bucket),
+            copied.version_id().map(str::to_string),
+        ));
     }
     // Another account or region: through this host, checked against the release's hash.
     let got = src_aws
@@ -512,16 +504,20 @@ async fn copy_zip(
         );
     }
     let size = bytes.len();
-    dst.put_object()
+    let put = dst
+        .put_object()
         .bucket(dst_bucket)
         .key(key)
         .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
         .send()
         .await
         .map_err(|e| anyhow!("s3://{dst_bucket}/{key}: {}", crate::aws::error_text(&e)))?;
-    Ok(format!(
-        "transferred s3://{} → s3://{dst_bucket} ({size} bytes, SHA-256 checked)",
-        source.bucket
+    Ok((
+        format!(
+            "transferred s3://{} → s3://{dst_bucket} ({size} bytes, SHA-256 checked)",
+            source.bucket
+        ),
+        put.version_id().map(str::to_string),
     ))
 }
 

@@ -4,6 +4,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::table;
+use crate::render::without_hash;
 use crate::resolve::Missing;
 use crate::session::Session;
 
@@ -56,15 +57,8 @@ pub async fn run(s: &Session) -> Result<u8> {
                     if i.parameters != rendered.parameters {
                         what.push("parameters");
                     }
-                    let mut deployed_template = cfn.template(&full).await.unwrap_or_default();
-                    if let Some(o) = deployed_template.get_mut("Outputs").and_then(|o| o.as_object_mut()) {
-                        o.remove(crate::render::HASH_OUTPUT);
-                    }
-                    let mut local = rendered.template.clone();
-                    if let Some(o) = local.get_mut("Outputs").and_then(|o| o.as_object_mut()) {
-                        o.remove(crate::render::HASH_OUTPUT);
-                    }
-                    if deployed_template != local {
+                    let deployed_template = without_hash(cfn.template(&full).await.unwrap_or_default());
+                    if deployed_template != without_hash(rendered.template.clone()) {
                         what.push("template");
                     }
                     if i.tags != rendered.tags {

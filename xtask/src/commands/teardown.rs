@@ -142,7 +142,11 @@ async fn outside_users(
     prefix: &str,
 ) -> Result<Vec<String>> {
     let cfn = aws.cloudformation();
-    let ours: std::collections::BTreeSet<&str> = existing.iter().map(|(_, i)| i.name.as_str()).collect();
+    // Full stack name → our stack's name.
+    let ours: std::collections::BTreeMap<&str, &str> = existing
+        .iter()
+        .map(|(stack, i)| (i.name.as_str(), stack.name.as_str()))
+        .collect();
     // Output value → "stack.Output", for values that identify one of our resources (names
     // under our prefix, ARNs, AWS resource ids): a CIDR or an AZ name in another stack's
     // parameters says nothing about our stacks.
@@ -155,6 +159,8 @@ async fn outside_users(
         }
     }
     let mut users = Vec::new();
+    // Our exports (export name, our stack), read from the same listing.
+    let mut exports = Vec::new();
     let mut token = None;
     loop {
         let page = cfn
@@ -166,7 +172,13 @@ async fn outside_users(
         for other in page.stacks() {
             let name = other.stack_name().unwrap_or_default();
             let status = other.stack_status().map(|s| s.as_str()).unwrap_or_default();
-            if ours.contains(name) || status == "DELETE_COMPLETE" {
+            if status == "DELETE_COMPLETE" {
+                continue;
+            }
+            if let Some(stack) = ours.get(name) {
+                for export in other.outputs().iter().filter_map(|o| o.export_name()) {
+                    exports.push((export.to_string(), *stack));
+                }
                 continue;
             }
             for p in other.parameters() {
@@ -185,29 +197,20 @@ async fn outside_users(
     }
     // Exports of ours that another stack imports (our templates export nothing today; a
     // user's edit may).
-    for (stack, info) in existing {
-        let described = cfn.describe_stacks().stack_name(&info.id).send().await;
-        let Ok(described) = described else { continue };
-        for output in described.stacks().iter().flat_map(|x| x.outputs()) {
-            let Some(export) = output.export_name() else { continue };
-            match cfn.list_imports().export_name(export).send().await {
-                Ok(imports) => {
-                    for importer in imports.imports() {
-                        users.push(format!(
-                            "stack {importer} imports {export} (an export of {})",
-                            stack.name
-                        ));
-                    }
+    for (export, stack) in exports {
+        match cfn.list_imports().export_name(&export).send().await {
+            Ok(imports) => {
+                for importer in imports.imports() {
+                    users.push(format!("stack {importer} imports {export} (an export of {stack})"));
                 }
-                // AWS's answer when nothing imports the export.
-                Err(e) if crate::aws::error_text(&e).contains("is not imported") => {}
-                // Unknown is not "unused": refuse rather than guess.
-                Err(e) => bail!(
-                    "cannot tell whether other stacks import {export} (an export of {}): {}",
-                    stack.name,
-                    crate::aws::error_text(&e)
-                ),
             }
+            // AWS's answer when nothing imports the export.
+            Err(e) if crate::aws::error_text(&e).contains("is not imported") => {}
+            // Unknown is not "unused": refuse rather than guess.
+            Err(e) => bail!(
+                "cannot tell whether other stacks import {export} (an export of {stack}): {}",
+                crate::aws::error_text(&e)
+            ),
         }
     }
     Ok(users)

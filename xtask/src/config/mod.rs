@@ -297,7 +297,7 @@ fn valid_env_name(env: &str) -> bool {
 }
 
 /// Environment file values win; nested mappings merge.
-fn merge(base: &mut Value, over: Value) {
+pub fn merge(base: &mut Value, over: Value) {
     match (base, over) {
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {

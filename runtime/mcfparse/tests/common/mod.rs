@@ -211,3 +211,13 @@ pub fn assert_matches_raw(post: &Post, raw: &Value, source: Source) {
     assert_eq!(*status, expected_status, "{ctx}: status");
     assert_eq!(*post_source, source, "{ctx}: source");
 }
+
+/// Flips `flips` bytes of `base` at positions and values drawn by proptest.
+pub fn mangle(base: &[u8], flips: &[(proptest::sample::Index, u8)]) -> Vec<u8> {
+    let mut bytes = base.to_vec();
+    for (at, value) in flips {
+        let i = at.index(bytes.len());
+        bytes[i] = *value;
+    }
+    bytes
+}
