@@ -28,7 +28,7 @@ fn the_python_peer_reads_the_same_posts_as_mcfparse() {
     );
     // The same Python the benchmark uses (bs4 + lxml, installed into a venv when missing).
     let ui = xtask::ui::Ui::new(xtask::ui::Format::Text);
-    let python = xtask::commands::bench_runtime::python_with_bs4(&workspace(), &ui).expect("python with bs4");
+    let python = xtask::bench::runtime::python_with_bs4(&workspace(), &ui).expect("python with bs4");
     let out = Command::new(&python.python)
         .arg(workspace().join("bench/parse_python.py"))
         .arg("--docs")

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands;
 use crate::session::{Project, Session};
 use crate::ui::{Format, Ui};
+use crate::{bench, commands};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -433,11 +433,11 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
         Command::Unlock { env } => commands::unlock::run(&open(&env, ui)?).await,
         Command::Local { action } => commands::local::run(&project, &ui, action),
         Command::Bench { which, options } => match which {
-            None => commands::bench::run(&project, &ui, options.runs, options.write),
-            Some(BenchCommand::Deploy(o)) => commands::bench::run(&project, &ui, o.runs, o.write),
-            Some(BenchCommand::Runtime(o)) => commands::bench_runtime::run(&project, &ui, o.runs, o.write).await,
+            None => bench::deploy::run(&project, &ui, options.runs, options.write),
+            Some(BenchCommand::Deploy(o)) => bench::deploy::run(&project, &ui, o.runs, o.write),
+            Some(BenchCommand::Runtime(o)) => bench::runtime::run(&project, &ui, o.runs, o.write).await,
             Some(BenchCommand::Promote(o)) => {
-                commands::bench_promote::run(&project, &ui, o.options.runs, o.options.write, o.cold).await
+                bench::promote::run(&project, &ui, o.options.runs, o.options.write, o.cold).await
             }
         },
     }

@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod aws;
+pub mod bench;
 pub mod cfn;
 pub mod cli;
 pub mod commands;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow};
 
 use crate::aws::Aws;
+use crate::aws::Clients;
 use crate::cfn::Cfn;
 use crate::config::{self, Config};
 use crate::render::{Rendered, Renderer};
@@ -114,9 +115,7 @@ impl Session {
     /// Connects and checks the account guard.
     pub async fn aws(&self) -> Result<Aws> {
         let endpoint = self.endpoint()?;
-        let loopback = endpoint
-            .as_deref()
-            .is_some_and(|e| e.contains("://127.") || e.contains("://localhost"));
+        let loopback = endpoint.as_deref().is_some_and(mcfstore::is_loopback);
         let local_credentials = self.config.is_local() || (loopback && std::env::var_os("AWS_ACCESS_KEY_ID").is_none());
         if self.config.is_local() && !loopback {
             return Err(anyhow!(
@@ -125,13 +124,13 @@ impl Session {
                 endpoint.as_deref().unwrap_or("AWS itself")
             ));
         }
-        let aws = Aws::connect(&self.config, endpoint, local_credentials).await?;
-        aws.check_account(&self.config, &self.env).await?;
+        let aws = crate::aws::connect(&self.config, endpoint, local_credentials).await?;
+        crate::aws::check_account(&aws, &self.config, &self.env).await?;
         Ok(aws)
     }
 
     pub fn cfn(&self, aws: &Aws) -> Cfn<'_> {
-        let poll = if aws.endpoint.is_some() {
+        let poll = if aws.endpoint().is_some() {
             Duration::from_millis(200)
         } else {
             Duration::from_secs(3)

@@ -146,7 +146,7 @@ async fn scrape(cli: Cli) -> Result<RunSummary> {
         StoreKind::Aws => {
             let names = aws_names(&cli)?;
             let aws = mcfstore::Aws::connect_to(cli.endpoint_url.clone(), cli.region.clone()).await?;
-            let store = AwsStore::connect(aws.sdk(), names).await?;
+            let store = AwsStore::connect(&aws, names).await?;
             Ok(mcfscrape::run(&mut fetcher, &store, &options).await)
         }
     }

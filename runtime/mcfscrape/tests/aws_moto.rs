@@ -59,7 +59,9 @@ fn a_run_fills_the_bucket_and_queue_and_a_rerun_reads_versions_from_the_posts_ta
             bucket: BUCKET.into(),
             queue: QUEUE.into(),
         };
-        let store = AwsStore::connect(&sdk, names).await.unwrap();
+        let store = AwsStore::connect(&mcfstore::Aws::from_sdk(sdk.clone()), names)
+            .await
+            .unwrap();
         assert_eq!(store.profiles().await.unwrap(), vec![profile]);
 
         let summary = mcfscrape::run(&mut fetcher(&server), &store, &options).await;

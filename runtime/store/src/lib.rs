@@ -25,7 +25,7 @@ mod names;
 mod posts;
 mod raw;
 
-pub use aws::{Aws, error_text};
+pub use aws::{Aws, Options as AwsOptions, error_code, error_text, is_loopback, is_not_found};
 pub use error::StoreError;
 pub use names::Names;
 pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT};

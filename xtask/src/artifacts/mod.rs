@@ -157,6 +157,7 @@ use std::collections::BTreeMap;
 use record::Built;
 
 use crate::aws::Aws;
+use crate::aws::Clients;
 use crate::resolve::DeployedOutputs;
 use crate::session::Session;
 
@@ -299,7 +300,7 @@ async fn ecr_target(aws: &Aws, repo_name: &str) -> Result<(String, Option<bollar
 
 /// The URI (`ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`) of an ECR repository.
 pub async fn ecr_repository_uri(aws: &Aws, repo_name: &str) -> Result<String> {
-    let ecr = aws_sdk_ecr::Client::new(&aws.sdk);
+    let ecr = aws.ecr();
     let repos = ecr
         .describe_repositories()
         .repository_names(repo_name)
@@ -325,7 +326,7 @@ pub struct EcrLogin {
 }
 
 pub async fn ecr_login(aws: &Aws) -> Result<EcrLogin> {
-    let ecr = aws_sdk_ecr::Client::new(&aws.sdk);
+    let ecr = aws.ecr();
     let token = ecr
         .get_authorization_token()
         .send()

@@ -30,10 +30,10 @@ pub async fn run(s: &Session) -> Result<u8> {
         }
         let started = client.detect_stack_drift().stack_name(&name).send().await.map_err(|e| {
             let code = error_code(&e);
-            if aws.endpoint.is_some() && matches!(code.as_deref(), None | Some("InternalFailure" | "NotImplemented")) {
+            if aws.endpoint().is_some() && matches!(code.as_deref(), None | Some("InternalFailure" | "NotImplemented")) {
                 anyhow!(
                     "drift detection of {name}: the emulator at {} does not implement DetectStackDrift ({}); drift detection needs AWS",
-                    aws.endpoint.as_deref().unwrap_or_default(),
+                    aws.endpoint().unwrap_or_default(),
                     error_text(&e)
                 )
             } else {

@@ -1,8 +1,5 @@
 //! One module per verb, each with one `run`: the user-facing flow of that command.
 
-pub mod bench;
-pub mod bench_promote;
-pub mod bench_runtime;
 pub mod build;
 pub mod deploy;
 pub mod diff;

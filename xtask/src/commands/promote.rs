@@ -30,6 +30,7 @@ use super::table;
 use crate::artifacts::registry::{self, ImageRef, Registry};
 use crate::artifacts::{Kind, record::Built};
 use crate::aws::Aws;
+use crate::aws::Clients;
 use crate::cfn::StackInfo;
 use crate::config::Registry::Local as LocalRegistry;
 use crate::render::without_hash;
@@ -126,8 +127,8 @@ pub async fn run(
         .cloned()
         .ok_or_else(|| anyhow!("the artifacts stack of {to} has no {BUCKET_OUTPUT} output"))?;
     let same_account = src.config.account_id == dst.config.account_id
-        && src_aws.region == dst_aws.region
-        && src_aws.endpoint == dst_aws.endpoint;
+        && src_aws.region() == dst_aws.region()
+        && src_aws.endpoint() == dst_aws.endpoint();
     let mut promoted = Artifacts::new();
     let mut built = BTreeMap::new();
     let mut copies = Vec::new();
@@ -664,8 +665,8 @@ pub fn code_sha256_of(hex_sha256: &str) -> Option<String> {
 /// digests (comma-separated, or the image itself when it is not pinned by digest).
 async fn running_code(s: &Session, aws: &Aws, stack_name: &str) -> Result<BTreeMap<String, (&'static str, String)>> {
     let cfn = aws.cloudformation();
-    let lambda = aws_sdk_lambda::Client::new(&aws.sdk);
-    let ecs = aws_sdk_ecs::Client::new(&aws.sdk);
+    let lambda = aws.lambda();
+    let ecs = aws.ecs();
     let mut out = BTreeMap::new();
     let mut token = None;
     loop {

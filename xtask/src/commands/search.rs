@@ -27,7 +27,7 @@ pub async fn run(s: &Session, flags: &Flags) -> Result<u8> {
 
 /// Runs the search on the environment's `names`; the caller reports it.
 pub async fn search(s: &Session, aws: &Aws, names: &DataNames, flags: &Flags) -> Result<search::Report> {
-    let emulator = aws.endpoint.is_some();
+    let emulator = aws.endpoint().is_some();
     let options = search::Options {
         mcf_url: flags.mcf_url.clone(),
         offline: flags.offline,

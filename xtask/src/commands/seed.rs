@@ -60,7 +60,7 @@ pub async fn write(
     path: &Path,
     list: &[mcfcore::SearchProfile],
 ) -> Result<Vec<String>> {
-    let ddb = mcfstore::Aws::from_sdk(aws.sdk.clone()).dynamodb();
+    let ddb = aws.dynamodb();
     let others = profiles::seed(&ddb, &names.dimensions_table, list, &crate::local::now_rfc3339()).await?;
     if !others.is_empty() {
         s.ui.warn(&format!(

@@ -5,6 +5,7 @@ use anyhow::{Result, anyhow, bail};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde_json::{Value, json};
 
+use crate::aws::Clients;
 use crate::aws::{Aws, error_text};
 use crate::cfn::blocked_status_advice;
 use crate::session::Session;
@@ -362,7 +363,7 @@ async fn count_objects(aws: &Aws, bucket: &str) -> String {
 }
 
 async fn count_images(aws: &Aws, repository: &str) -> String {
-    let ecr = aws_sdk_ecr::Client::new(&aws.sdk);
+    let ecr = aws.ecr();
     match ecr.list_images().repository_name(repository).send().await {
         Ok(p) => {
             let more = if p.next_token().is_some() { "+" } else { "" };
@@ -374,7 +375,7 @@ async fn count_images(aws: &Aws, repository: &str) -> String {
 
 /// Deletes every image of an ECR repository; returns how many.
 async fn empty_repository(aws: &Aws, repository: &str) -> Result<usize> {
-    let ecr = aws_sdk_ecr::Client::new(&aws.sdk);
+    let ecr = aws.ecr();
     let mut count = 0;
     loop {
         let page = match ecr.list_images().repository_name(repository).send().await {

@@ -188,7 +188,7 @@ pub async fn run(
     .map_err(|e| anyhow!("cannot build the MCF client: {e}"))?;
     let mut fetcher = Fetcher::new(client, RetryPolicy::default(), rate);
     let store = AwsStore::connect(
-        &aws.sdk,
+        aws,
         AwsNames {
             posts_table: names.posts_table.clone(),
             dimensions_table: names.dimensions_table.clone(),
@@ -212,10 +212,9 @@ pub async fn run(
         scrape.enqueued
     ));
 
-    let mcf_aws = mcfstore::Aws::from_sdk(aws.sdk.clone());
     let parse = if options.drain {
         let handler = Handler::from_names(
-            &mcf_aws,
+            aws,
             &mcfstore::Names {
                 posts_table: Some(names.posts_table.clone()),
                 data_bucket: Some(names.bucket.clone()),
@@ -228,15 +227,15 @@ pub async fn run(
         ui.info(
             "parsing the queued documents with the parser's handler (local poller: the emulator runs no Lambda code)",
         );
-        let drained = mcfparse_lambda::drain(&mcf_aws.sqs(), &names.queue_url, &handler, &DrainOptions::default())
+        let drained = mcfparse_lambda::drain(&aws.sqs(), &names.queue_url, &handler, &DrainOptions::default())
             .await
             .map_err(|e| anyhow!("{e}"))?;
         Some(drained)
     } else {
         None
     };
-    let posts_in_table = if aws.endpoint.is_some() {
-        Some(count_posts(&mcf_aws.dynamodb(), &names.posts_table).await?)
+    let posts_in_table = if aws.endpoint().is_some() {
+        Some(count_posts(&aws.dynamodb(), &names.posts_table).await?)
     } else {
         None
     };

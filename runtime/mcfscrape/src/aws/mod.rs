@@ -7,7 +7,6 @@ mod items;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -73,13 +72,9 @@ pub struct AwsStore {
 }
 
 impl AwsStore {
-    /// Clients from `sdk`; looks the queue URL up when given a name.
-    pub async fn connect(sdk: &SdkConfig, names: AwsNames) -> Result<AwsStore, StoreError> {
-        // Emulators serve buckets by path, not by virtual host.
-        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
-        let sqs = aws_sdk_sqs::Client::new(sdk);
+    /// Clients from the connection; looks the queue URL up when given a name.
+    pub async fn connect(aws: &mcfstore::Aws, names: AwsNames) -> Result<AwsStore, StoreError> {
+        let sqs = aws.sqs();
         let queue_url = if names.queue.starts_with("https://") || names.queue.starts_with("http://") {
             names.queue.clone()
         } else {
@@ -92,8 +87,8 @@ impl AwsStore {
             found.queue_url().unwrap_or_default().to_string()
         };
         Ok(AwsStore {
-            ddb: aws_sdk_dynamodb::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            ddb: aws.dynamodb(),
+            s3: aws.s3(),
             sqs,
             names,
             queue_url,

@@ -19,8 +19,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::bench::{median, replace_section, tempdir, timed, version};
-use super::{table, write_file};
+use super::{copy_dir, median, replace_section, tempdir, timed, version};
+use crate::commands::{table, write_file};
 use crate::local;
 use crate::session::Project;
 use crate::ui::Ui;
@@ -48,7 +48,7 @@ pub async fn run(project: &Project, ui: &Ui, runs: usize, write: bool, cold: boo
     let dir = tempdir()?;
     let root = dir.join("project");
     for sub in ["config", "stacks", "templates"] {
-        super::bench_runtime::copy_dir(&project.root.join(sub), &root.join(sub))?;
+        copy_dir(&project.root.join(sub), &root.join(sub))?;
     }
     let local_config = std::fs::read_to_string(root.join("config/local.yaml"))?;
     for env in ["dev", "staging"] {

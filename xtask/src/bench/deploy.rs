@@ -8,15 +8,16 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::{table, write_file};
+use super::{copy_dir, median, replace_section, tempdir, timed, version, which};
+use crate::commands::{table, write_file};
 use crate::local;
 use crate::resolve::{DeployedOutputs, Missing};
 use crate::session::{Project, Session};
 use crate::ui::Ui;
 
 const ENV: &str = "local";
-const START: &str = "<!-- bench:deploy:start -->";
-const END: &str = "<!-- bench:deploy:end -->";
+pub(crate) const START: &str = "<!-- bench:deploy:start -->";
+pub(crate) const END: &str = "<!-- bench:deploy:end -->";
 
 pub fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result<u8> {
     if runs == 0 {
@@ -41,7 +42,7 @@ const BENCH_STACKS: [&str; 2] = ["networking", "database"];
 fn data_layers_copy(project: &Project, dir: &Path) -> Result<Project> {
     let root = dir.join("project");
     for sub in ["config", "templates"] {
-        super::bench_runtime::copy_dir(&project.root.join(sub), &root.join(sub))?;
+        copy_dir(&project.root.join(sub), &root.join(sub))?;
     }
     std::fs::create_dir_all(root.join("stacks"))?;
     for name in BENCH_STACKS {
@@ -202,65 +203,8 @@ fn measure(
     ])
 }
 
-pub(crate) fn timed(cmd: &mut Command, what: &str) -> Result<f64> {
-    let t = Instant::now();
-    let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
-    let elapsed = t.elapsed().as_secs_f64();
-    if !out.status.success() {
-        bail!(
-            "{what} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(elapsed)
-}
-
-pub(crate) fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 fn secs(s: f64) -> String {
     format!("{s:.2} s")
-}
-
-pub(crate) fn which(cmd: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(cmd)).find(|p| p.is_file())
-}
-
-pub(crate) fn tempdir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("mcfpipe-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-pub(crate) fn version(cmd: &str, args: &[&str]) -> String {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .map(|o| {
-            let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
-            text.lines().next().unwrap_or_default().trim().to_string()
-        })
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-/// `text` with the part from `start` to `end` (markers included) replaced by `section`, which
-/// carries its own markers; appended when the markers are missing or out of order.
-pub(crate) fn replace_section(text: &str, start: &str, end: &str, section: &str) -> String {
-    match (text.find(start), text.find(end)) {
-        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &text[..a], &text[b + end.len()..]),
-        _ if text.trim().is_empty() => format!("{section}\n"),
-        _ => format!("{}\n\n{section}\n", text.trim_end_matches('\n')),
-    }
 }
 
 fn markdown(rows: &[(&str, f64, f64)], runs: usize) -> String {
@@ -283,27 +227,4 @@ fn markdown(rows: &[(&str, f64, f64)], runs: usize) -> String {
     }
     md.push_str(END);
     md
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_section_is_replaced_between_its_markers_and_the_others_are_kept() {
-        let doc = "# Benchmarks\n\n<!-- bench:deploy:start -->\nold deploy\n<!-- bench:deploy:end -->\n\n## Runtime\n";
-        let runtime = "<!-- bench:runtime:start -->\nnew runtime\n<!-- bench:runtime:end -->";
-        let (rs, re) = ("<!-- bench:runtime:start -->", "<!-- bench:runtime:end -->");
-        // Missing: appended after the text, the deploy section untouched.
-        let once = replace_section(doc, rs, re, runtime);
-        assert_eq!(once, format!("{doc}\n{runtime}\n"));
-        // Present: replaced in place, nothing else moves.
-        let newer = runtime.replace("new runtime", "newer runtime");
-        let twice = replace_section(&once, rs, re, &newer);
-        assert_eq!(twice, format!("{doc}\n{newer}\n"));
-        let deploy = "<!-- bench:deploy:start -->\nnew deploy\n<!-- bench:deploy:end -->";
-        let both = replace_section(&twice, START, END, deploy);
-        assert!(both.contains("new deploy") && !both.contains("old deploy") && both.contains("newer runtime"));
-        assert_eq!(both.matches(START).count(), 1);
-    }
 }

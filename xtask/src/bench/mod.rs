@@ -1,0 +1,208 @@
+//! Benchmarks (`cargo xtask bench ...`), each against its peer in the same run, written into
+//! docs/benchmarks.md with `--write`: `deploy` (our deploy against the AWS CLI), `runtime` (the
+//! jobs-search runtime against the targets and the Python peer), `promote` (promote
+//! against rebuild + deploy). This module holds the shared harness: timing, medians, the
+//! machine's description, pinning to a core, and the docs section markers.
+
+pub mod deploy;
+pub mod promote;
+pub mod runtime;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::local;
+
+use anyhow::{Context, Result, bail};
+
+pub(crate) fn timed(cmd: &mut Command, what: &str) -> Result<f64> {
+    let t = Instant::now();
+    let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
+    let elapsed = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(elapsed)
+}
+
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+pub(crate) fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(cmd)).find(|p| p.is_file())
+}
+
+pub(crate) fn tempdir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("mcfpipe-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+pub(crate) fn version(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .map(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+            text.lines().next().unwrap_or_default().trim().to_string()
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// `text` with the part from `start` to `end` (markers included) replaced by `section`, which
+/// carries its own markers; appended when the markers are missing or out of order.
+pub(crate) fn replace_section(text: &str, start: &str, end: &str, section: &str) -> String {
+    match (text.find(start), text.find(end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{section}{}", &text[..a], &text[b + end.len()..]),
+        _ if text.trim().is_empty() => format!("{section}\n"),
+        _ => format!("{}\n\n{section}\n", text.trim_end_matches('\n')),
+    }
+}
+
+/// Copies a folder tree (the benchmarks' throw-away project copies).
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// The last CPU this process may run on, when `taskset` can pin to it.
+pub(crate) fn pin_core() -> Option<usize> {
+    which("taskset")?;
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let list = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+    last_cpu(list)
+}
+
+/// `0-1` → 1, `0,2-3` → 3.
+pub(crate) fn last_cpu(list: &str) -> Option<usize> {
+    list.trim().rsplit(',').next()?.rsplit('-').next()?.trim().parse().ok()
+}
+
+pub(crate) fn pinned(program: &Path, core: Option<usize>) -> Command {
+    match core {
+        Some(c) => {
+            let mut cmd = Command::new("taskset");
+            cmd.arg("-c").arg(c.to_string()).arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Runs `cmd` and reads the last line of its stdout as JSON.
+pub(crate) fn run_json<T: serde::de::DeserializeOwned>(cmd: &mut Command, what: &str) -> Result<T> {
+    let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("{what} printed no JSON result: {stdout}"))
+}
+
+pub(crate) fn machine(python: &str, engine: Option<&str>) -> BTreeMap<String, String> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mut m = BTreeMap::new();
+    m.insert("measured_at".into(), local::now_rfc3339());
+    m.insert("cpu".into(), cpu);
+    m.insert(
+        "cores".into(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+            .to_string(),
+    );
+    m.insert("rustc".into(), version("rustc", &["--version"]));
+    m.insert("python".into(), python.to_string());
+    m.insert(
+        "cargo_lambda".into(),
+        version("cargo-lambda", &["lambda", "--version"])
+            .trim_start_matches("cargo-lambda ")
+            .to_string(),
+    );
+    m.insert(
+        "moto".into(),
+        version("python3", &["-c", "import moto; print(moto.__version__)"]),
+    );
+    if let Some(engine) = engine {
+        m.insert("docker_engine".into(), engine.to_string());
+    }
+    m
+}
+
+/// Bytes as MB (10^6), two decimals.
+pub(crate) fn mb(bytes: f64) -> String {
+    format!("{:.2} MB", bytes / 1e6)
+}
+
+/// 12345.6 → "12,346"
+pub(crate) fn thousands(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::deploy::{END, START};
+
+    #[test]
+    fn a_section_is_replaced_between_its_markers_and_the_others_are_kept() {
+        let doc = "# Benchmarks\n\n<!-- bench:deploy:start -->\nold deploy\n<!-- bench:deploy:end -->\n\n## Runtime\n";
+        let runtime = "<!-- bench:runtime:start -->\nnew runtime\n<!-- bench:runtime:end -->";
+        let (rs, re) = ("<!-- bench:runtime:start -->", "<!-- bench:runtime:end -->");
+        // Missing: appended after the text, the deploy section untouched.
+        let once = replace_section(doc, rs, re, runtime);
+        assert_eq!(once, format!("{doc}\n{runtime}\n"));
+        // Present: replaced in place, nothing else moves.
+        let newer = runtime.replace("new runtime", "newer runtime");
+        let twice = replace_section(&once, rs, re, &newer);
+        assert_eq!(twice, format!("{doc}\n{newer}\n"));
+        let deploy = "<!-- bench:deploy:start -->\nnew deploy\n<!-- bench:deploy:end -->";
+        let both = replace_section(&twice, START, END, deploy);
+        assert!(both.contains("new deploy") && !both.contains("old deploy") && both.contains("newer runtime"));
+        assert_eq!(both.matches(START).count(), 1);
+    }
+}
