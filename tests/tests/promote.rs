@@ -137,7 +137,7 @@ fn promote_deploys_the_release_dev_runs_to_staging_without_building_and_verifies
     // The function: staging's reports the release's zip, and dev's the same.
     let zip = &manifest["components"]["mcfparse"];
     let sha = zip["sha256"].as_str().expect("sha");
-    let expected = xtask::commands::promote::code_sha256_of(sha).expect("hex");
+    let expected = xtask::release::verify::code_sha256_of(sha).expect("hex");
     assert_eq!(code_sha256(&moto, "mcfpipe-staging-compute"), expected);
     assert_eq!(code_sha256(&moto, "mcfpipe-dev-compute"), expected);
     // The zip is in staging's own bucket under its hash.

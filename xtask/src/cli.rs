@@ -279,8 +279,8 @@ pub struct SearchArgs {
 }
 
 impl SearchArgs {
-    fn flags(&self) -> commands::search::Flags {
-        commands::search::Flags {
+    fn flags(&self) -> crate::workflow::search::Flags {
+        crate::workflow::search::Flags {
             mcf_url: self.mcf_url.clone(),
             offline: self.offline,
             rate: self.rate,

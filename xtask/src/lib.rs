@@ -2,6 +2,7 @@
 //! plan → AWS calls → events shown to the user. `cli` parses flags and dispatches to one
 //! module per verb under `commands`; everything else is a library those verbs share.
 
+pub mod actions;
 pub mod artifacts;
 pub mod aws;
 pub mod bench;
@@ -9,9 +10,11 @@ pub mod cfn;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod files;
 pub mod lint;
 pub mod local;
 pub mod lock;
+pub mod release;
 pub mod render;
 pub mod resolve;
 pub mod session;

@@ -230,6 +230,36 @@ impl Plan {
         Ok(chosen)
     }
 
+    /// `selected` in waves: each stack of a wave needs (within the selection) only stacks of
+    /// earlier waves, so a wave's stacks can deploy side by side. Stacks outside the
+    /// selection are taken as deployed. Within a wave, plan order.
+    pub fn waves<'a>(&self, selected: &[&'a Stack]) -> Vec<Vec<&'a Stack>> {
+        let names: BTreeSet<&str> = selected.iter().map(|s| s.name.as_str()).collect();
+        let mut level: BTreeMap<&str, usize> = BTreeMap::new();
+        // Plan order puts every stack after what it needs, so one pass settles the levels.
+        for s in &self.stacks {
+            if !names.contains(s.name.as_str()) {
+                continue;
+            }
+            let l = s
+                .dependencies()
+                .iter()
+                .filter_map(|d| level.get(d))
+                .map(|l| l + 1)
+                .max()
+                .unwrap_or(0);
+            level.insert(&s.name, l);
+        }
+        let depth = level.values().max().map_or(0, |m| m + 1);
+        let mut waves: Vec<Vec<&'a Stack>> = vec![Vec::new(); depth];
+        for s in &self.stacks {
+            if let (Some(l), Some(chosen)) = (level.get(s.name.as_str()), selected.iter().find(|x| x.name == s.name)) {
+                waves[*l].push(chosen);
+            }
+        }
+        waves
+    }
+
     /// Stacks that depend on `name`, directly or not.
     pub fn dependents(&self, name: &str) -> Vec<&Stack> {
         let mut found: BTreeSet<&str> = BTreeSet::from([name]);
@@ -324,6 +354,42 @@ mod tests {
     }
 
     #[test]
+    fn waves_put_independent_stacks_side_by_side() {
+        let plan = Plan::new(vec![
+            stack(
+                "compute",
+                "compute",
+                &["artifacts"],
+                &[("Vpc", "networking.Vpc"), ("Table", "database.Table")],
+            ),
+            stack("artifacts", "artifacts", &[], &[]),
+            stack("database", "database", &[], &[]),
+            stack("networking", "networking", &[], &[]),
+            stack("report", "compute", &[], &[("Fn", "compute.Fn")]),
+        ])
+        .unwrap();
+        let names = |w: Vec<Vec<&Stack>>| -> Vec<Vec<String>> {
+            w.into_iter()
+                .map(|w| w.into_iter().map(|s| s.name.clone()).collect())
+                .collect()
+        };
+        let all: Vec<&Stack> = plan.stacks.iter().collect();
+        assert_eq!(
+            names(plan.waves(&all)),
+            [
+                vec!["artifacts", "database", "networking"],
+                vec!["compute"],
+                vec!["report"]
+            ]
+        );
+        // A selection's stacks outside it count as deployed.
+        let layer = plan.select("compute").unwrap();
+        assert_eq!(names(plan.waves(&layer)), [vec!["compute"], vec!["report"]]);
+        let one = plan.select("database").unwrap();
+        assert_eq!(names(plan.waves(&one)), [vec!["database"]]);
+    }
+
+    #[test]
     fn rejects_cycles_naming_them() {
         let err = Plan::new(vec![
             stack("a", "x", &["b"], &[]),
@@ -384,6 +450,14 @@ mod tests {
     fn repository_manifests_form_a_plan() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
         let plan = Plan::new(load_all(&dir).unwrap()).unwrap();
-        assert_eq!(order(&plan), ["artifacts", "networking", "database", "compute"]);
+        // The database takes nothing from the network: the two deploy side by side.
+        assert_eq!(order(&plan), ["artifacts", "database", "networking", "compute"]);
+        let all: Vec<&Stack> = plan.stacks.iter().collect();
+        let waves: Vec<Vec<&str>> = plan
+            .waves(&all)
+            .iter()
+            .map(|w| w.iter().map(|s| s.name.as_str()).collect())
+            .collect();
+        assert_eq!(waves, [vec!["artifacts", "database", "networking"], vec!["compute"]]);
     }
 }

@@ -187,8 +187,10 @@ impl Ui {
                 } else {
                     format!(" {reason}")
                 };
+                // Stacks deploy side by side: every line names its stack.
                 self.line(&format!(
-                    "  {:<28} {:<36} {}{}",
+                    "{} {:<28} {:<36} {}{}",
+                    self.paint(BOLD, &format!("{stack}:")),
                     self.paint(colour, status),
                     logical,
                     self.paint(DIM, kind),
@@ -196,6 +198,64 @@ impl Ui {
                 ));
             }
         }
+    }
+
+    /// The resource changes of a change set (or of a stack about to be created), one line each:
+    /// `+ Add`, `~ Modify`, `- Remove`, `! Replace`.
+    pub fn resource_changes(&self, stack: &str, title: &str, changes: &[crate::cfn::ResourceChange]) {
+        self.step(stack, title);
+        for c in changes {
+            if self.json() {
+                self.emit("change", json!({"stack": stack, "change": c}));
+                continue;
+            }
+            let mark = match c.action.as_str() {
+                "Add" => "+",
+                "Remove" => "-",
+                "Replace" => "!",
+                _ => "~",
+            };
+            let details = if c.details.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", c.details.join(", "))
+            };
+            self.line(&format!(
+                "{} {mark} {:<8} {:<36} {}{details}",
+                self.paint(BOLD, &format!("{stack}:")),
+                c.action,
+                c.logical_id,
+                c.resource_type
+            ));
+        }
+    }
+
+    /// The parameters that change from `old` (deployed) to `new`, one line each; returns how many.
+    pub fn parameter_changes(
+        &self,
+        stack: &str,
+        old: &std::collections::BTreeMap<String, String>,
+        new: &std::collections::BTreeMap<String, String>,
+    ) -> usize {
+        let mut n = 0;
+        for (k, v) in new {
+            match old.get(k) {
+                Some(o) if o == v => {}
+                Some(o) => {
+                    n += 1;
+                    self.step(stack, &format!("parameter {k}: {o} -> {v}"));
+                }
+                None => {
+                    n += 1;
+                    self.step(stack, &format!("parameter {k}: (new) {v}"));
+                }
+            }
+        }
+        for k in old.keys().filter(|k| !new.contains_key(*k)) {
+            n += 1;
+            self.step(stack, &format!("parameter {k}: removed"));
+        }
+        n
     }
 
     /// Plain text for the result on stdout (text mode).
@@ -234,4 +294,33 @@ impl Ui {
         std::io::stdin().lock().read_line(&mut line)?;
         Ok(line.trim() == expected)
     }
+}
+
+/// Left-aligned columns for text tables.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i + 1 == row.len() {
+                    c.clone()
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

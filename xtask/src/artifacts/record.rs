@@ -43,6 +43,6 @@ pub fn save(out_dir: &Path, env: &str, built: &BTreeMap<String, Built>) -> Resul
     let mut all = load_all(out_dir, env);
     all.extend(built.clone());
     let path = file(out_dir, env);
-    crate::commands::write_file(&path, &(serde_json::to_string_pretty(&all)? + "\n"))?;
+    crate::files::write_file(&path, &(serde_json::to_string_pretty(&all)? + "\n"))?;
     Ok(path)
 }

@@ -9,11 +9,12 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use super::{copy_dir, median, replace_section, tempdir, timed, version, which};
-use crate::commands::{table, write_file};
+use crate::files::write_file;
 use crate::local;
 use crate::resolve::{DeployedOutputs, Missing};
 use crate::session::{Project, Session};
 use crate::ui::Ui;
+use crate::ui::table;
 
 const ENV: &str = "local";
 pub(crate) const START: &str = "<!-- bench:deploy:start -->";

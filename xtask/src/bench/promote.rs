@@ -20,10 +20,11 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::{copy_dir, median, replace_section, tempdir, timed, version};
-use crate::commands::{table, write_file};
+use crate::files::write_file;
 use crate::local;
 use crate::session::Project;
 use crate::ui::Ui;
+use crate::ui::table;
 
 const START: &str = "<!-- bench:promote:start -->";
 const END: &str = "<!-- bench:promote:end -->";

@@ -1,9 +1,13 @@
-//! The CloudFormation actions on one stack: describe, create, update (direct or through a
-//! change set), wait with live events, delete, and the root cause of a failure.
+//! Every CloudFormation call the deployer makes, and nothing else: describe, create, update
+//! (direct or through a change set), wait with live events, delete, termination protection,
+//! resources, the region's stacks and their imports, drift detection; and the root cause of a
+//! failure. Callers get typed results and errors that name the stack.
 
 mod change_set;
+mod drift;
 mod wait;
 
+pub use drift::{Drift, DriftDetection, PropertyDrift, drift_report};
 pub use wait::{blocked_status_advice, root_cause};
 
 use std::collections::BTreeMap;
@@ -25,6 +29,8 @@ pub struct StackInfo {
     pub status: String,
     pub reason: Option<String>,
     pub outputs: BTreeMap<String, String>,
+    /// Export names of the outputs that have one.
+    pub exports: Vec<String>,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     pub created: Option<String>,
@@ -66,6 +72,27 @@ pub struct ResourceChange {
     pub details: Vec<String>,
 }
 
+impl ResourceChange {
+    /// A resource a stack about to be created would add.
+    pub fn add(logical_id: String, resource_type: String) -> ResourceChange {
+        ResourceChange {
+            action: "Add".into(),
+            logical_id,
+            resource_type,
+            physical_id: None,
+            details: vec![],
+        }
+    }
+}
+
+/// One resource of a deployed stack (`ListStackResources`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StackResource {
+    pub logical_id: String,
+    pub physical_id: String,
+    pub resource_type: String,
+}
+
 /// How an operation ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -100,6 +127,53 @@ fn ts(t: Option<&aws_sdk_cloudformation::primitives::DateTime>) -> Option<String
     t.and_then(|t| t.fmt(aws_sdk_cloudformation::primitives::DateTimeFormat::DateTime).ok())
 }
 
+/// A `Stack` of DescribeStacks as we use it; `None` once deleted.
+fn stack_info(s: &aws_sdk_cloudformation::types::Stack, name: &str) -> Option<StackInfo> {
+    let status = s.stack_status().map(|x| x.as_str().to_string()).unwrap_or_default();
+    if status == "DELETE_COMPLETE" {
+        return None;
+    }
+    Some(StackInfo {
+        name: s.stack_name().unwrap_or(name).to_string(),
+        id: s.stack_id().unwrap_or(name).to_string(),
+        status,
+        reason: s.stack_status_reason().map(str::to_string),
+        outputs: s
+            .outputs()
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    o.output_key()?.to_string(),
+                    o.output_value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect(),
+        exports: s
+            .outputs()
+            .iter()
+            .filter_map(|o| o.export_name().map(str::to_string))
+            .collect(),
+        parameters: s
+            .parameters()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.parameter_key()?.to_string(),
+                    p.parameter_value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect(),
+        tags: s
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect(),
+        created: ts(s.creation_time()),
+        updated: ts(s.last_updated_time()),
+        termination_protection: s.enable_termination_protection().unwrap_or(false),
+    })
+}
+
 fn is_missing_stack(text: &str) -> bool {
     text.contains("does not exist")
 }
@@ -130,47 +204,7 @@ impl<'a> Cfn<'a> {
                 bail!("cannot describe stack {name}: {text}");
             }
         };
-        let Some(s) = res.stacks().first() else {
-            return Ok(None);
-        };
-        let status = s.stack_status().map(|x| x.as_str().to_string()).unwrap_or_default();
-        if status == "DELETE_COMPLETE" {
-            return Ok(None);
-        }
-        Ok(Some(StackInfo {
-            name: s.stack_name().unwrap_or(name).to_string(),
-            id: s.stack_id().unwrap_or(name).to_string(),
-            status,
-            reason: s.stack_status_reason().map(str::to_string),
-            outputs: s
-                .outputs()
-                .iter()
-                .filter_map(|o| {
-                    Some((
-                        o.output_key()?.to_string(),
-                        o.output_value().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect(),
-            parameters: s
-                .parameters()
-                .iter()
-                .filter_map(|p| {
-                    Some((
-                        p.parameter_key()?.to_string(),
-                        p.parameter_value().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect(),
-            tags: s
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect(),
-            created: ts(s.creation_time()),
-            updated: ts(s.last_updated_time()),
-            termination_protection: s.enable_termination_protection().unwrap_or(false),
-        }))
+        Ok(res.stacks().first().and_then(|s| stack_info(s, name)))
     }
 
     /// The deployed template body (as JSON when it parses as JSON or YAML).
@@ -287,8 +321,8 @@ impl<'a> Cfn<'a> {
         Ok(())
     }
 
-    /// Physical ids and types of the stack's resources.
-    pub async fn resources(&self, stack: &str) -> Result<Vec<(String, String, String)>> {
+    /// The stack's resources.
+    pub async fn resources(&self, stack: &str) -> Result<Vec<StackResource>> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -299,13 +333,35 @@ impl<'a> Cfn<'a> {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| anyhow!("cannot list the resources of {stack}: {}", error_text(&e)))?;
             for r in page.stack_resource_summaries() {
-                out.push((
-                    r.logical_resource_id().unwrap_or_default().to_string(),
-                    r.physical_resource_id().unwrap_or_default().to_string(),
-                    r.resource_type().unwrap_or_default().to_string(),
-                ));
+                out.push(StackResource {
+                    logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
+                    physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: r.resource_type().unwrap_or_default().to_string(),
+                });
             }
         }
         Ok(out)
+    }
+
+    /// Every stack of the account and region that is not deleted (ours and anyone else's).
+    pub async fn all_stacks(&self) -> Result<Vec<StackInfo>> {
+        let mut out = Vec::new();
+        let mut pages = self.client.describe_stacks().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| anyhow!("cannot list the region's stacks: {}", error_text(&e)))?;
+            out.extend(page.stacks().iter().filter_map(|s| stack_info(s, "")));
+        }
+        Ok(out)
+    }
+
+    /// The stacks that import `export` (`ListImports`); empty when none does.
+    pub async fn importers(&self, export: &str) -> Result<Vec<String>> {
+        match self.client.list_imports().export_name(export).send().await {
+            Ok(imports) => Ok(imports.imports().to_vec()),
+            // AWS's answer when nothing imports the export.
+            Err(e) if error_text(&e).contains("is not imported") => Ok(vec![]),
+            // Unknown is not "unused": the caller refuses rather than guesses.
+            Err(e) => bail!("cannot tell which stacks import {export}: {}", error_text(&e)),
+        }
     }
 }

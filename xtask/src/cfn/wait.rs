@@ -185,6 +185,7 @@ mod tests {
             status: "UPDATE_IN_PROGRESS".into(),
             reason: None,
             outputs: BTreeMap::new(),
+            exports: vec![],
             parameters: BTreeMap::new(),
             tags: BTreeMap::new(),
             created: Some("2026-01-01T00:00:00Z".into()),

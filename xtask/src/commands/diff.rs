@@ -1,10 +1,13 @@
-//! `diff`: what a deploy would change, resource by resource.
+//! `diff`: what a deploy would change, resource by resource, in the waves the deploy would
+//! take; including parameters, tags and termination protection changed behind the deployer's
+//! back, which a deploy sets back.
 
 use anyhow::{Result, bail};
 use aws_sdk_cloudformation::types::ChangeSetType;
 use serde_json::json;
 
-use super::deploy::{show_changes, show_parameter_changes};
+use crate::actions::compare::{self, Difference};
+use crate::actions::walk::{self, Direction};
 use crate::cfn::{ResourceChange, StackInfo, blocked_status_advice};
 use crate::render::{PLACEHOLDER_PREFIX, Rendered};
 use crate::resolve::Missing;
@@ -16,6 +19,7 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
     let aws = s.aws().await?;
     let cfn = s.cfn(&aws);
     let deployed = s.upstream_outputs(&cfn, &stacks).await?;
+    walk::show_waves(s, &walk::waves(s, &stacks, Direction::Deploy), "deploy");
     let mut any_change = false;
     let mut docs = Vec::new();
     let built = crate::artifacts::record::load(&s.project.out_dir(), &s.env);
@@ -47,16 +51,9 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
                 let adds: Vec<ResourceChange> = r
                     .resources()
                     .into_iter()
-                    .map(|(id, ty)| ResourceChange {
-                        action: "Add".into(),
-                        logical_id: id,
-                        resource_type: ty,
-                        physical_id: None,
-                        details: vec![],
-                    })
+                    .map(|(id, ty)| ResourceChange::add(id, ty))
                     .collect();
-                show_changes(
-                    s,
+                s.ui.resource_changes(
                     &stack.name,
                     &format!("would create {} ({} resources)", r.full_name, adds.len()),
                     &adds,
@@ -73,8 +70,33 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
                 ("create", adds)
             }
             Some(i) if i.deployed_hash() == Some(r.hash.as_str()) => {
-                s.ui.step(&stack.name, "no changes");
-                ("none", vec![])
+                // Our template as we sent it; but parameters, tags or protection may have been
+                // changed behind our back, and a deploy would set them back.
+                let outside = compare::differences(i, &r, s.config.deploy.termination_protection);
+                if outside.is_empty() {
+                    s.ui.step(&stack.name, "no changes");
+                    ("none", vec![])
+                } else {
+                    for d in &outside {
+                        s.ui.step(
+                            &stack.name,
+                            &format!("changed outside the deployer, a deploy sets it back: {}", d.text()),
+                        );
+                    }
+                    let changes = if outside.iter().any(Difference::needs_update) {
+                        match cfn.create_change_set(&r, ChangeSetType::Update).await? {
+                            Some((cs, changes)) => {
+                                cfn.delete_change_set(&r.full_name, &cs).await;
+                                s.ui.resource_changes(&stack.name, &format!("would update {}", r.full_name), &changes);
+                                changes
+                            }
+                            None => vec![],
+                        }
+                    } else {
+                        vec![]
+                    };
+                    ("repair", changes)
+                }
             }
             Some(i) => {
                 if let Some(advice) = blocked_status_advice(i) {
@@ -86,14 +108,14 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
                         stack.name
                     );
                 }
-                let params = show_parameter_changes(s, &stack.name, &i.parameters, &r.parameters);
+                let params = s.ui.parameter_changes(&stack.name, &i.parameters, &r.parameters);
                 match cfn.create_change_set(&r, ChangeSetType::Update).await? {
                     Some((cs, changes)) => {
                         cfn.delete_change_set(&r.full_name, &cs).await;
                         if changes.is_empty() {
                             s.ui.step(&stack.name, "no resource changes (outputs or metadata only)");
                         } else {
-                            show_changes(s, &stack.name, &format!("would update {}", r.full_name), &changes);
+                            s.ui.resource_changes(&stack.name, &format!("would update {}", r.full_name), &changes);
                         }
                         ("update", changes)
                     }

@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::Result;
 use serde_json::json;
 
-use super::write_file;
+use crate::files::write_file;
 use crate::lint::{Finding, check};
 use crate::resolve::{DeployedOutputs, Missing};
 use crate::session::{Project, Session};

@@ -1,4 +1,6 @@
-//! One module per verb, each with one `run`: the user-facing flow of that command.
+//! One module per verb, each with one `run`: the verb's flags → its flow → its result, top to
+//! bottom. The work itself lives below (`actions`, `release`, `artifacts`, `workflow`, `cfn`):
+//! no verb imports another.
 
 pub mod build;
 pub mod deploy;
@@ -16,44 +18,3 @@ pub mod status;
 pub mod teardown;
 pub mod unlock;
 pub mod up;
-
-use std::path::Path;
-
-use anyhow::{Context, Result};
-
-/// Writes `text` to `path`, creating its folder.
-pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Left-aligned columns for text tables.
-pub(crate) fn table(rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
-        .map(|c| {
-            rows.iter()
-                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i + 1 == row.len() {
-                    c.clone()
-                } else {
-                    format!("{c:<w$}", w = widths[i])
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}

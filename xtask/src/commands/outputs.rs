@@ -1,15 +1,13 @@
 //! `outputs`: the deployed stacks' outputs, printed and written to a file for pipelines.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use serde_json::json;
 
-use super::{table, write_file};
+use crate::actions::AllOutputs;
+use crate::files::{format_outputs, write_file, write_outputs};
 use crate::session::Session;
-
-pub type AllOutputs = BTreeMap<String, BTreeMap<String, String>>;
 
 pub async fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<u8> {
     let aws = s.aws().await?;
@@ -31,31 +29,4 @@ pub async fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<u8> 
     s.ui.info(&format!("written to {}", file.display()));
     s.ui.document(&json!({"env": s.env, "outputs": all}));
     Ok(0)
-}
-
-/// `target/mcfpipe/<env>/outputs.json`, merged with what is there for other stacks.
-pub fn write_outputs(s: &Session, fresh: &AllOutputs) -> Result<PathBuf> {
-    let file = outputs_file(&s.project.out_dir(), &s.env);
-    let mut all: AllOutputs = std::fs::read_to_string(&file)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    all.retain(|k, _| s.plan.get(k).is_some());
-    all.extend(fresh.clone());
-    write_file(&file, &(serde_json::to_string_pretty(&all)? + "\n"))?;
-    Ok(file)
-}
-
-pub fn outputs_file(out_dir: &Path, env: &str) -> PathBuf {
-    out_dir.join(env).join("outputs.json")
-}
-
-pub fn format_outputs(all: &AllOutputs) -> String {
-    let mut rows = vec![vec!["STACK".to_string(), "OUTPUT".to_string(), "VALUE".to_string()]];
-    for (stack, outputs) in all {
-        for (k, v) in outputs {
-            rows.push(vec![stack.clone(), k.clone(), v.clone()]);
-        }
-    }
-    if rows.len() == 1 { String::new() } else { table(&rows) }
 }

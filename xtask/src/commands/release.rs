@@ -1,151 +1,27 @@
 //! `release`: build and publish every component for an environment, then write the release
-//! manifest: one JSON document naming the git commit, hashes of the config and of every
-//! rendered template, and each component's artifact (Lambda zip SHA-256, S3 key and version id;
-//! image digest). It is stored with the artifacts (`releases/<id>.json` in the artifact bucket)
-//! and locally (`target/mcfpipe/<env>/release.json`), for pipelines to read.
-//!
-//! The release id is a hash of the manifest's content (commit, config, templates, artifacts):
-//! the same bits give the same id.
+//! manifest (`crate::release`) to the artifact bucket and `target/mcfpipe/<env>/release.json`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-use anyhow::{Result, anyhow};
-use aws_sdk_s3::primitives::ByteStream;
-use serde::{Deserialize, Serialize};
+use anyhow::Result;
 use serde_json::json;
 
-use super::{table, write_file};
-use crate::artifacts::{Kind, sha256_hex};
+use crate::actions::bootstrap;
+use crate::files::write_file;
+use crate::release;
 use crate::session::Session;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// 16 hex digits of the SHA-256 of everything below.
-    pub release: String,
-    /// The environment it was built and published for.
-    pub env: String,
-    pub created: String,
-    pub git: Git,
-    /// SHA-256 of the environment's merged config (base + env), as the deployer read it.
-    pub config_sha256: String,
-    /// SHA-256 of all rendered templates together; per stack in `templates`.
-    pub templates_sha256: String,
-    pub templates: BTreeMap<String, String>,
-    pub components: BTreeMap<String, Component>,
-    /// Set in the copy `promote` stores in the target environment; not part of the id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub promoted: Option<Promotion>,
-}
-
-/// Where a promoted release came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Promotion {
-    pub from: String,
-    pub to: String,
-    pub at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Git {
-    pub commit: String,
-    /// Uncommitted changes in the working tree when the release was built.
-    pub dirty: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Component {
-    pub kind: Kind,
-    /// Lambda: SHA-256 of the zip. Image: the manifest digest (`sha256:…`).
-    pub sha256: String,
-    /// What the templates receive: the S3 key, or the image pinned by digest.
-    pub artifact: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bucket: Option<String>,
-    /// The S3 object version, where the bucket keeps versions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-    pub bytes: u64,
-    /// Why the artifact was not produced (local only: no Docker engine).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-}
-
-pub fn local_file(out_dir: &Path, env: &str) -> PathBuf {
-    out_dir.join(env).join("release.json")
-}
-
-pub fn s3_key(release: &str) -> String {
-    format!("releases/{release}.json")
-}
+use crate::ui::table;
 
 pub async fn run(s: &Session, out: Option<PathBuf>) -> Result<u8> {
     let aws = s.aws().await?;
-    let (built, artifact_outputs) = super::build::build(s, &aws, "all").await?;
-    let bucket = artifact_outputs
-        .get("ArtifactBucketName")
-        .cloned()
-        .ok_or_else(|| anyhow!("the artifacts stack of {} has no ArtifactBucketName output", s.env))?;
-    let s3 = aws.s3();
-
-    let mut components = BTreeMap::new();
-    for (name, b) in &built {
-        let (bucket_of, version_id) = match b.kind {
-            Kind::Lambda => {
-                let head = s3
-                    .head_object()
-                    .bucket(&bucket)
-                    .key(&b.value)
-                    .send()
-                    .await
-                    .map_err(|e| anyhow!("s3://{bucket}/{}: {}", b.value, crate::aws::error_text(&e)))?;
-                (Some(bucket.clone()), head.version_id().map(str::to_string))
-            }
-            Kind::Image => (None, None),
-        };
-        components.insert(
-            name.clone(),
-            Component {
-                kind: b.kind,
-                sha256: b.sha256.clone(),
-                artifact: b.value.clone(),
-                bucket: bucket_of,
-                version_id,
-                bytes: b.bytes,
-                skipped: b.skipped.clone(),
-            },
-        );
-    }
-    let mut templates = BTreeMap::new();
-    for stack in &s.plan.stacks {
-        let template = s.renderer().template(stack)?;
-        templates.insert(
-            stack.name.clone(),
-            sha256_hex(serde_json::to_string(&template)?.as_bytes()),
-        );
-    }
-    let manifest = manifest(s, git(&s.project.workspace), templates, components)?;
-    let text = serde_json::to_string_pretty(&manifest)? + "\n";
-
-    let key = s3_key(&manifest.release);
-    s3.put_object()
-        .bucket(&bucket)
-        .key(&key)
-        .content_type("application/json")
-        .body(ByteStream::from(text.clone().into_bytes()))
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "cannot store the release manifest s3://{bucket}/{key}: {}",
-                crate::aws::error_text(&e)
-            )
-        })?;
-    let file = local_file(&s.project.out_dir(), &s.env);
-    write_file(&file, &text)?;
+    let (built, artifact_outputs) = bootstrap::build(s, &aws, "all").await?;
+    let bucket = bootstrap::bucket_of(&artifact_outputs, &s.env)?;
+    let components = release::components(&aws, &bucket, &built).await?;
+    let templates = release::template_hashes(s)?;
+    let manifest = release::manifest(s, release::git(&s.project.workspace), templates, components)?;
+    let (url, file) = release::store(s, &aws, &bucket, &manifest).await?;
     if let Some(extra) = out {
-        write_file(&extra, &text)?;
+        write_file(&extra, &(serde_json::to_string_pretty(&manifest)? + "\n"))?;
     }
 
     let mut rows = vec![vec![
@@ -170,66 +46,15 @@ pub async fn run(s: &Session, out: Option<PathBuf>) -> Result<u8> {
         s.ui.warn("the working tree has uncommitted changes: this release is not reproducible from its commit");
     }
     s.ui.info(&format!(
-        "release {} of {} (commit {}): s3://{bucket}/{key} and {}",
+        "release {} of {} (commit {}): {url} and {}",
         manifest.release,
         s.env,
-        short(&manifest.git.commit),
+        release::short(&manifest.git.commit),
         file.display()
     ));
     s.ui.emit(
         "result",
-        json!({"ok": true, "manifest": manifest, "s3": format!("s3://{bucket}/{key}"), "file": file}),
+        json!({"ok": true, "manifest": manifest, "s3": url, "file": file}),
     );
     Ok(0)
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
-}
-
-/// Builds the manifest and its content-derived id.
-pub fn manifest(
-    s: &Session,
-    git: Git,
-    templates: BTreeMap<String, String>,
-    components: BTreeMap<String, Component>,
-) -> Result<Manifest> {
-    let config_sha256 = sha256_hex(serde_json::to_string(&s.config)?.as_bytes());
-    let templates_sha256 = sha256_hex(serde_json::to_string(&templates)?.as_bytes());
-    let id_source = json!({
-        "env": s.env,
-        "git": git,
-        "config": config_sha256,
-        "templates": templates_sha256,
-        "components": components.iter().map(|(k, c)| (k.clone(), json!([c.sha256, c.artifact]))).collect::<BTreeMap<_, _>>(),
-    });
-    let release = sha256_hex(id_source.to_string().as_bytes())[..16].to_string();
-    Ok(Manifest {
-        release,
-        env: s.env.clone(),
-        created: crate::local::now_rfc3339(),
-        git,
-        config_sha256,
-        templates_sha256,
-        templates,
-        components,
-        promoted: None,
-    })
-}
-
-/// The workspace's commit and whether its tree has changes; `unknown` outside git.
-pub fn git(workspace: &Path) -> Git {
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(workspace)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    Git {
-        commit: run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into()),
-        dirty: run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()),
-    }
 }

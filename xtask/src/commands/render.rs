@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde_json::json;
 
-use super::write_file;
+use crate::files::write_file;
 use crate::resolve::{DeployedOutputs, Missing};
 use crate::session::Session;
 

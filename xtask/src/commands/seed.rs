@@ -1,7 +1,7 @@
 //! `seed`: the search profiles of `config/seed/search-profiles.yaml` into the environment's
 //! dimensions table, where the scraper reads them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use serde_json::json;
@@ -15,7 +15,7 @@ pub async fn run(s: &Session, file: Option<PathBuf>) -> Result<u8> {
     let list = profiles::load(&path)?;
     let aws = s.aws().await?;
     let names = DataNames::deployed(s, &aws).await?;
-    let others = write(s, &aws, &names, &path, &list).await?;
+    let others = profiles::write(s, &aws, &names, &path, &list).await?;
     for p in &list {
         s.ui.step(
             "seed",
@@ -49,26 +49,4 @@ pub async fn run(s: &Session, file: Option<PathBuf>) -> Result<u8> {
         }),
     );
     Ok(0)
-}
-
-/// Upserts `list` into the dimensions table and warns about profiles there that `path` lacks
-/// (left alone); returns their names.
-pub async fn write(
-    s: &Session,
-    aws: &crate::aws::Aws,
-    names: &DataNames,
-    path: &Path,
-    list: &[mcfcore::SearchProfile],
-) -> Result<Vec<String>> {
-    let ddb = aws.dynamodb();
-    let others = profiles::seed(&ddb, &names.dimensions_table, list, &crate::local::now_rfc3339()).await?;
-    if !others.is_empty() {
-        s.ui.warn(&format!(
-            "left alone in {}: profile(s) not in {}: {} (the scraper still runs them)",
-            names.dimensions_table,
-            path.display(),
-            others.join(", ")
-        ));
-    }
-    Ok(others)
 }

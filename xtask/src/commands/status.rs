@@ -1,18 +1,22 @@
-//! `status`: each stack's state, last change, and whether it matches the local files.
+//! `status`: each stack's state, last change, and whether it matches the local files (the deploy
+//! hash, and the parameters, tags and termination protection as deployed); the stacks to
+//! redeploy because an upstream output moved; and which release the environment runs.
 
 use anyhow::Result;
 use serde_json::json;
 
-use super::table;
+use crate::actions::compare;
+use crate::release::running::{Running, running_release};
+use crate::release::short;
 use crate::render::without_hash;
 use crate::resolve::Missing;
 use crate::session::Session;
+use crate::ui::table;
 
 pub async fn run(s: &Session) -> Result<u8> {
     let aws = s.aws().await?;
     let cfn = s.cfn(&aws);
-    let all: Vec<_> = s.plan.stacks.iter().collect();
-    let deployed = s.upstream_outputs(&cfn, &all).await?;
+    let running = Running::read(s, &aws).await?;
     let mut rows = vec![vec![
         "STACK".into(),
         "STATUS".into(),
@@ -20,21 +24,20 @@ pub async fn run(s: &Session) -> Result<u8> {
         "LOCAL FILES".into(),
     ]];
     let mut docs = Vec::new();
-    // component → the artifact the deployed stacks run (from their parameters).
-    let mut running = std::collections::BTreeMap::new();
     let mut stale: Vec<serde_json::Value> = Vec::new();
-    for stack in &all {
-        let full = s.full_name(stack);
-        let info = cfn.describe(&full).await?;
-        if let Some(i) = &info {
+    let mut details: Vec<String> = Vec::new();
+    for stack in &s.plan.stacks {
+        let info = running.stacks.get(&stack.name);
+        if let Some(i) = info {
             for (param, source) in &stack.manifest.parameters {
-                if let (Some(component), Some(value)) = (source.artifact(), i.parameters.get(param)) {
-                    running.insert(component.to_string(), value.clone());
-                }
                 // A parameter taken from an upstream output that has changed since this stack
                 // was deployed: the stack runs with the old value until it is redeployed.
                 if let Some((up, output)) = source.output_ref() {
-                    let now = deployed.get(up).and_then(|o| o.as_ref()).and_then(|o| o.get(output));
+                    let now = running
+                        .deployed
+                        .get(up)
+                        .and_then(|o| o.as_ref())
+                        .and_then(|o| o.get(output));
                     if let (Some(now), Some(was)) = (now, i.parameters.get(param)) {
                         if now != was {
                             stale.push(
@@ -46,59 +49,71 @@ pub async fn run(s: &Session) -> Result<u8> {
                 }
             }
         }
-        let rendered = s.render(stack, &deployed, Missing::Placeholder)?;
-        let (status, last, sync, reason) = match &info {
-            None => ("NOT_DEPLOYED".to_string(), String::new(), "-".to_string(), None),
+        let rendered = s.render(stack, &running.deployed, Missing::Placeholder)?;
+        let (status, last, sync, differences, reason) = match info {
+            None => ("NOT_DEPLOYED".to_string(), String::new(), "-".to_string(), vec![], None),
             Some(i) => {
-                let sync = if i.deployed_hash() == Some(rendered.hash.as_str()) {
+                let mut diffs = compare::differences(i, &rendered, s.config.deploy.termination_protection);
+                // The deploy hash covers parameters and tags too: say "template" only when the
+                // template itself differs.
+                if diffs.contains(&compare::Difference::Template) {
+                    let deployed = without_hash(cfn.template(&i.name).await.unwrap_or_default());
+                    let same_template = deployed == without_hash(rendered.template.clone());
+                    if same_template && diffs.len() > 1 {
+                        diffs.retain(|d| d != &compare::Difference::Template);
+                    }
+                }
+                let sync = if diffs.is_empty() {
                     "in sync".to_string()
                 } else {
-                    let mut what = Vec::new();
-                    if i.parameters != rendered.parameters {
-                        what.push("parameters");
-                    }
-                    let deployed_template = without_hash(cfn.template(&full).await.unwrap_or_default());
-                    if deployed_template != without_hash(rendered.template.clone()) {
-                        what.push("template");
-                    }
-                    if i.tags != rendered.tags {
-                        what.push("tags");
-                    }
-                    if what.is_empty() {
-                        what.push("deploy hash");
-                    }
-                    format!("differs: {}", what.join(", "))
+                    format!("differs: {}", compare::kinds(&diffs))
                 };
+                // The parameters, tags and protection the files do not explain: changed
+                // behind the deployer's back when the template is the one we sent.
+                if !diffs.contains(&compare::Difference::Template) && i.deployed_hash() == Some(rendered.hash.as_str())
+                {
+                    details.extend(
+                        diffs
+                            .iter()
+                            .map(|d| format!("{}: changed outside the deployer: {}", stack.name, d.text())),
+                    );
+                }
                 (
                     i.status.clone(),
                     i.last_change().unwrap_or_default().to_string(),
                     sync,
+                    diffs,
                     i.reason.clone(),
                 )
             }
         };
         rows.push(vec![stack.name.clone(), status.clone(), last.clone(), sync.clone()]);
         docs.push(
-            json!({"stack": stack.name, "stack_name": full, "layer": stack.manifest.layer, "status": status,
-            "last_change": last, "local_files": sync, "reason": reason}),
+            json!({"stack": stack.name, "stack_name": s.full_name(stack), "layer": stack.manifest.layer,
+            "status": status, "last_change": last, "local_files": sync, "differences": differences,
+            "reason": reason}),
         );
     }
-    let release = running_release(s, &aws, &deployed, &running).await;
+    let release = running_release(&aws, running.bucket.as_deref(), &running.artifacts).await;
     let release_line = match &release {
         Ok(Some(m)) => format!(
             "release {} (commit {}, built {} for {})",
             m.release,
-            m.git.commit.get(..12).unwrap_or(&m.git.commit),
+            short(&m.git.commit),
             m.created,
             m.env
         ),
-        Ok(None) if running.is_empty() => "release: nothing deployed that runs code".to_string(),
+        Ok(None) if running.artifacts.is_empty() => "release: nothing deployed that runs code".to_string(),
         Ok(None) => "release: none of the stored release manifests names the deployed artifacts (built by `deploy`/`build`, not `release`)".to_string(),
         Err(e) => format!("release: unknown ({e:#})"),
     };
-    let mut redeploy = String::new();
+    let mut notes = String::new();
+    for line in &details {
+        notes.push_str(line);
+        notes.push('\n');
+    }
     for x in &stale {
-        redeploy.push_str(&format!(
+        notes.push_str(&format!(
             "redeploy {}: its parameter {} is {} but {} is now {}\n",
             x["stack"].as_str().unwrap_or_default(),
             x["parameter"].as_str().unwrap_or_default(),
@@ -107,76 +122,21 @@ pub async fn run(s: &Session) -> Result<u8> {
             x["now"].as_str().unwrap_or_default()
         ));
     }
+    if !details.is_empty() {
+        notes.push_str(&format!(
+            "`cargo xtask deploy --env {}` sets them back to what the files say\n",
+            s.env
+        ));
+    }
     s.ui.print(&format!(
-        "environment {} ({})\n{}{redeploy}{release_line}\n",
+        "environment {} ({})\n{}{notes}{release_line}\n",
         s.env,
         aws.target(),
         table(&rows)
     ));
     s.ui.document(
-        &json!({"env": s.env, "stacks": docs, "artifacts": running, "redeploy": stale,
+        &json!({"env": s.env, "stacks": docs, "artifacts": running.artifacts, "redeploy": stale,
         "release": release.ok().flatten().map(|m| m.release)}),
     );
     Ok(0)
-}
-
-/// The stored release manifest (`releases/*.json` in the artifact bucket) whose components are
-/// exactly what the deployed stacks run, newest first.
-pub(crate) async fn running_release(
-    s: &Session,
-    aws: &crate::aws::Aws,
-    deployed: &crate::resolve::DeployedOutputs,
-    running: &std::collections::BTreeMap<String, String>,
-) -> Result<Option<super::release::Manifest>> {
-    if running.is_empty() {
-        return Ok(None);
-    }
-    let bucket = match deployed
-        .get("artifacts")
-        .cloned()
-        .flatten()
-        .and_then(|o| o.get("ArtifactBucketName").cloned())
-    {
-        Some(b) => b,
-        None => match crate::lock::bucket(s, aws).await? {
-            Some(b) => b,
-            None => return Ok(None),
-        },
-    };
-    let s3 = aws.s3();
-    let mut found: Vec<super::release::Manifest> = Vec::new();
-    let mut token = None;
-    loop {
-        let page = s3
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix("releases/")
-            .set_continuation_token(token)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("listing s3://{bucket}/releases/: {}", crate::aws::error_text(&e)))?;
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
-            let Ok(got) = s3.get_object().bucket(&bucket).key(key).send().await else {
-                continue;
-            };
-            let Ok(bytes) = got.body.collect().await else { continue };
-            let Ok(m) = serde_json::from_slice::<super::release::Manifest>(&bytes.into_bytes()) else {
-                continue;
-            };
-            let same = m.components.len() == running.len()
-                && m.components
-                    .iter()
-                    .all(|(name, c)| running.get(name) == Some(&c.artifact));
-            if same {
-                found.push(m);
-            }
-        }
-        token = page.next_continuation_token.clone();
-        if token.is_none() {
-            break;
-        }
-    }
-    found.sort_by(|a, b| b.created.cmp(&a.created));
-    Ok(found.into_iter().next())
 }

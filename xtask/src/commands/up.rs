@@ -6,8 +6,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::search::{Flags, finish, search};
+use crate::actions::{deploy::Options, walk};
 use crate::session::Session;
+use crate::workflow::search::{self, Flags, finish};
 use crate::workflow::{DataNames, profiles};
 
 pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
@@ -17,17 +18,21 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     let list = profiles::load(&seed_path)?;
 
     s.ui.info(&format!("1/3 deploy every layer of {}", s.env));
-    let deployed = super::deploy::deploy(
+    let deployed = walk::deploy(
         s,
         "all",
-        super::deploy::Options {
+        Options {
             yes,
             ..Default::default()
         },
+        None,
     )
     .await
     .context("up: the deploy failed, nothing was searched")?;
-    s.ui.emit("deployed", deployed.clone());
+    if let Some(e) = deployed.failure() {
+        return Err(e.context("up: the deploy failed, nothing was searched"));
+    }
+    s.ui.emit("deployed", json!(deployed));
 
     s.ui.info(&format!(
         "2/3 seed {} search profile(s) from {}",
@@ -36,27 +41,13 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     ));
     let aws = s.aws().await?;
     let names = DataNames::deployed(s, &aws).await?;
-    super::seed::write(s, &aws, &names, &seed_path, &list).await?;
+    profiles::write(s, &aws, &names, &seed_path, &list).await?;
 
     s.ui.info("3/3 run one jobs search");
-    let report = search(s, &aws, &names, flags).await?;
-    let stacks: Vec<String> = deployed["stacks"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| {
-                    format!(
-                        "{} {}",
-                        x["stack"].as_str().unwrap_or("?"),
-                        x["outcome"].as_str().unwrap_or("?")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let report = search::for_session(s, &aws, &names, flags).await?;
     s.ui.print(&format!(
         "stacks     {}\nprofiles   {}\n",
-        stacks.join(", "),
+        deployed.summary(),
         list.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
     ));
     s.ui.info(&format!(

@@ -51,6 +51,8 @@ pub struct DeployConfig {
     pub protected: bool,
     pub termination_protection: bool,
     pub timeout_minutes: u32,
+    /// Stacks deployed (or deleted) at the same time, at most.
+    pub max_parallel: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

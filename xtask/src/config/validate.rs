@@ -55,6 +55,12 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             "must be `local` when the endpoint is `local`: the emulator's ECR has no registry to push images to".into(),
         );
     }
+    if !(1..=16).contains(&c.deploy.max_parallel) {
+        return err(
+            "deploy.max_parallel",
+            format!("must be 1 to 16, not {}", c.deploy.max_parallel),
+        );
+    }
     if c.deploy.timeout_minutes == 0 {
         return err("deploy.timeout_minutes", "must be at least 1".into());
     }

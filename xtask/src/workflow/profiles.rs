@@ -144,6 +144,28 @@ pub async fn existing(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec
     Ok(names)
 }
 
+/// Upserts `list` into the dimensions table and warns about profiles there that `path` lacks
+/// (left alone); returns their names.
+pub async fn write(
+    s: &crate::session::Session,
+    aws: &crate::aws::Aws,
+    names: &super::DataNames,
+    path: &Path,
+    list: &[mcfcore::SearchProfile],
+) -> Result<Vec<String>> {
+    let ddb = aws.dynamodb();
+    let others = seed(&ddb, &names.dimensions_table, list, &crate::local::now_rfc3339()).await?;
+    if !others.is_empty() {
+        s.ui.warn(&format!(
+            "left alone in {}: profile(s) not in {}: {} (the scraper still runs them)",
+            names.dimensions_table,
+            path.display(),
+            others.join(", ")
+        ));
+    }
+    Ok(others)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,25 +114,32 @@ pub(crate) async fn probe_once(
         Ui::captured(Format::Text, buffer.clone()),
         Some(url.to_string()),
     )?;
-    let deployed = crate::commands::deploy::run(
+    let report = crate::actions::walk::deploy(
         &session,
         "database",
-        crate::commands::deploy::Options {
+        crate::actions::deploy::Options {
             yes: true,
             ..Default::default()
         },
+        None,
     )
     .await;
-    if !matches!(deployed, Ok(0)) {
-        let log = buffer.lock().map(|b| b.clone()).unwrap_or_default();
-        bail!("cannot deploy the database layer into moto: {deployed:?}\n{log}");
-    }
-    let outputs_file = crate::commands::outputs::outputs_file(&copy.out_dir(), "local");
-    let outputs: Value = serde_json::from_str(&std::fs::read_to_string(&outputs_file)?)?;
+    let outputs = match report {
+        Ok(r) if r.failure().is_none() => r.outputs,
+        other => {
+            let log = buffer.lock().map(|b| b.clone()).unwrap_or_default();
+            let why = match other {
+                Ok(r) => r.failure().map(|e| format!("{e:#}")).unwrap_or_default(),
+                Err(e) => format!("{e:#}"),
+            };
+            bail!("cannot deploy the database layer into moto: {why}\n{log}");
+        }
+    };
     let output = |name: &str| {
-        outputs["database"][name]
-            .as_str()
-            .map(str::to_string)
+        outputs
+            .get("database")
+            .and_then(|o| o.get(name))
+            .cloned()
             .ok_or_else(|| anyhow!("the database stack has no {name} output"))
     };
     let (table, bucket, queue_arn) = (

@@ -36,9 +36,10 @@ use serde_json::{Value, json};
 
 use super::{machine, mb, median, pin_core, pinned, replace_section, run_json, tempdir, thousands, which};
 use crate::artifacts::Workspace;
-use crate::commands::{table, write_file};
+use crate::files::write_file;
 use crate::session::{Project, Session};
 use crate::ui::Ui;
+use crate::ui::table;
 
 pub const START: &str = "<!-- bench:runtime:start -->";
 pub const END: &str = "<!-- bench:runtime:end -->";
