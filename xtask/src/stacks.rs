@@ -260,6 +260,37 @@ impl Plan {
         waves
     }
 
+    /// `selected` in teardown waves: each stack of a wave is needed (within the selection)
+    /// only by stacks of earlier waves, so it can go as soon as they are gone. Plan order
+    /// within a wave.
+    pub fn teardown_waves<'a>(&self, selected: &[&'a Stack]) -> Vec<Vec<&'a Stack>> {
+        let names: BTreeSet<&str> = selected.iter().map(|s| s.name.as_str()).collect();
+        let mut level: BTreeMap<&str, usize> = BTreeMap::new();
+        // Reverse plan order puts every stack after the stacks that need it.
+        for s in self.stacks.iter().rev() {
+            if !names.contains(s.name.as_str()) {
+                continue;
+            }
+            let l = self
+                .stacks
+                .iter()
+                .filter(|d| d.dependencies().contains(s.name.as_str()))
+                .filter_map(|d| level.get(d.name.as_str()))
+                .map(|l| l + 1)
+                .max()
+                .unwrap_or(0);
+            level.insert(&s.name, l);
+        }
+        let depth = level.values().max().map_or(0, |m| m + 1);
+        let mut waves: Vec<Vec<&'a Stack>> = vec![Vec::new(); depth];
+        for s in &self.stacks {
+            if let (Some(l), Some(chosen)) = (level.get(s.name.as_str()), selected.iter().find(|x| x.name == s.name)) {
+                waves[*l].push(chosen);
+            }
+        }
+        waves
+    }
+
     /// Stacks that depend on `name`, directly or not.
     pub fn dependents(&self, name: &str) -> Vec<&Stack> {
         let mut found: BTreeSet<&str> = BTreeSet::from([name]);
@@ -387,6 +418,15 @@ mod tests {
         assert_eq!(names(plan.waves(&layer)), [vec!["compute"], vec!["report"]]);
         let one = plan.select("database").unwrap();
         assert_eq!(names(plan.waves(&one)), [vec!["database"]]);
+        // Teardown: what nothing needs goes first; what others need waits for them.
+        assert_eq!(
+            names(plan.teardown_waves(&all)),
+            [
+                vec!["report"],
+                vec!["compute"],
+                vec!["artifacts", "database", "networking"]
+            ]
+        );
     }
 
     #[test]

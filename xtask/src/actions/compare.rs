@@ -84,13 +84,26 @@ fn on_off(b: bool) -> &'static str {
 }
 
 /// Every difference between the deployed stack and the render; empty when in sync.
-/// `termination_protection` is what the environment's config asks for.
-pub fn differences(info: &StackInfo, r: &Rendered, termination_protection: bool) -> Vec<Difference> {
+/// `termination_protection` is what the environment's config asks for. `deployed_template`,
+/// when the caller read it, settles a hash output that differs: the deployed template carries
+/// our hash in its text even when the stack's outputs were not refreshed (an emulator's
+/// change sets leave them stale), so a body equal to the render is not a template change.
+pub fn differences(
+    info: &StackInfo,
+    r: &Rendered,
+    termination_protection: bool,
+    deployed_template: Option<&serde_json::Value>,
+) -> Vec<Difference> {
     let mut out = Vec::new();
-    if info.deployed_hash() != Some(r.hash.as_str()) {
+    if info.deployed_hash() != Some(r.hash.as_str()) && deployed_template != Some(&r.template) {
         out.push(Difference::Template);
     }
-    for (key, deployed, files) in changed(&info.parameters, &r.parameters) {
+    let deployed_parameters: BTreeMap<String, String> = info
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), list_parameter(v)))
+        .collect();
+    for (key, deployed, files) in changed(&deployed_parameters, &r.parameters) {
         if deployed.as_deref() == Some(MASKED) {
             continue;
         }
@@ -106,6 +119,22 @@ pub fn differences(info: &StackInfo, r: &Rendered, termination_protection: bool)
         });
     }
     out
+}
+
+/// A `List<...>` parameter as AWS returns it (`a,b`). moto returns Python's repr of the list
+/// (`['a', 'b']`); anything else is returned as it is.
+fn list_parameter(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) else {
+        return value.to_string();
+    };
+    let items: Option<Vec<&str>> = inner
+        .split(", ")
+        .map(|i| i.strip_prefix('\'').and_then(|i| i.strip_suffix('\'')))
+        .collect();
+    match items {
+        Some(items) if !inner.is_empty() => items.join(","),
+        _ => value.to_string(),
+    }
 }
 
 /// The kinds of `diffs`, once each, in order: `template, parameters`.
@@ -172,11 +201,11 @@ mod tests {
     fn in_sync_only_when_hash_parameters_tags_and_protection_all_match() {
         let r = rendered(&[("Retention", "14")], &[("project", "mcfpipe")]);
         let same = info(&[("Retention", "14")], &[("project", "mcfpipe")], "h1", false);
-        assert!(differences(&same, &r, false).is_empty());
+        assert!(differences(&same, &r, false, None).is_empty());
 
         // Changed behind our back: the hash output is still ours.
         let drifted = info(&[("Retention", "3")], &[("project", "x"), ("owner", "me")], "h1", true);
-        let d = differences(&drifted, &r, false);
+        let d = differences(&drifted, &r, false, None);
         assert_eq!(
             d.iter().map(Difference::text).collect::<Vec<_>>(),
             [
@@ -190,13 +219,31 @@ mod tests {
         assert!(d.iter().filter(|x| x.needs_update()).count() == 3);
 
         let other_hash = info(&[("Retention", "14")], &[("project", "mcfpipe")], "h0", false);
-        assert_eq!(differences(&other_hash, &r, false), [Difference::Template]);
+        assert_eq!(differences(&other_hash, &r, false, None), [Difference::Template]);
+        // Stale outputs, but the deployed template is the render (hash text included).
+        assert!(differences(&other_hash, &r, false, Some(&r.template)).is_empty());
+        let older = serde_json::json!({"Outputs": {"McfpipeDeployHash": {"Value": "h0"}}});
+        assert_eq!(
+            differences(&other_hash, &r, false, Some(&older)),
+            [Difference::Template]
+        );
+    }
+
+    #[test]
+    fn list_parameters_compare_in_aws_form() {
+        assert_eq!(list_parameter("['subnet-a', 'subnet-b']"), "subnet-a,subnet-b");
+        assert_eq!(list_parameter("subnet-a,subnet-b"), "subnet-a,subnet-b");
+        assert_eq!(list_parameter("[not a list]"), "[not a list]");
+        assert_eq!(list_parameter("[]"), "[]");
+        let r = rendered(&[("Subnets", "subnet-a,subnet-b")], &[]);
+        let moto = info(&[("Subnets", "['subnet-a', 'subnet-b']")], &[], "h1", false);
+        assert!(differences(&moto, &r, false, None).is_empty());
     }
 
     #[test]
     fn masked_parameters_are_not_compared() {
         let r = rendered(&[("Secret", "abc")], &[]);
         let masked = info(&[("Secret", MASKED)], &[], "h1", false);
-        assert!(differences(&masked, &r, false).is_empty());
+        assert!(differences(&masked, &r, false, None).is_empty());
     }
 }

@@ -94,7 +94,25 @@ async fn create(s: &Session, cfn: &Cfn<'_>, r: &Rendered, opts: Options) -> Resu
 
 async fn update(s: &Session, cfn: &Cfn<'_>, r: &Rendered, info: &StackInfo, opts: Options) -> Result<Outcome> {
     let name = &r.stack;
-    let diffs = compare::differences(info, r, s.config.deploy.termination_protection);
+    // The hash output costs one DescribeStacks; only when it differs is the template read, to
+    // tell a real change from outputs an emulator's change set did not refresh.
+    let deployed_template = if info.deployed_hash() == Some(r.hash.as_str()) {
+        None
+    } else {
+        Some(cfn.template(&info.id).await?)
+    };
+    let diffs = compare::differences(
+        info,
+        r,
+        s.config.deploy.termination_protection,
+        deployed_template.as_ref(),
+    );
+    if deployed_template.as_ref() == Some(&r.template) {
+        s.ui.step(
+            name,
+            "the deployed template is this one, but the stack's outputs were not refreshed (an emulator's change set)",
+        );
+    }
     if diffs.is_empty() {
         return Ok(Outcome::Unchanged);
     }

@@ -55,18 +55,14 @@ fn waits_for(s: &Session, selected: &[&Stack], stack: &Stack, direction: Directi
 
 /// The waves of `selected` in `direction`, as names: what the plan shows before it runs.
 pub fn waves(s: &Session, selected: &[&Stack], direction: Direction) -> Vec<Vec<String>> {
-    let mut waves: Vec<Vec<String>> = s
-        .plan
-        .waves(selected)
+    let waves = match direction {
+        Direction::Deploy => s.plan.waves(selected),
+        Direction::Teardown => s.plan.teardown_waves(selected),
+    };
+    waves
         .into_iter()
         .map(|w| w.into_iter().map(|x| x.name.clone()).collect())
-        .collect();
-    if direction == Direction::Teardown {
-        // Reverse dependency order: what others need goes last. Levels from the other end
-        // of the graph would pack tighter, but the reverse of deploy waves is what people expect.
-        waves.reverse();
-    }
-    waves
+        .collect()
 }
 
 /// `plan: 1) artifacts, database, networking  2) compute`

@@ -72,7 +72,7 @@ pub async fn run(s: &Session, target: &str, exit_code: bool) -> Result<u8> {
             Some(i) if i.deployed_hash() == Some(r.hash.as_str()) => {
                 // Our template as we sent it; but parameters, tags or protection may have been
                 // changed behind our back, and a deploy would set them back.
-                let outside = compare::differences(i, &r, s.config.deploy.termination_protection);
+                let outside = compare::differences(i, &r, s.config.deploy.termination_protection, None);
                 if outside.is_empty() {
                     s.ui.step(&stack.name, "no changes");
                     ("none", vec![])

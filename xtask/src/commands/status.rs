@@ -53,12 +53,21 @@ pub async fn run(s: &Session) -> Result<u8> {
         let (status, last, sync, differences, reason) = match info {
             None => ("NOT_DEPLOYED".to_string(), String::new(), "-".to_string(), vec![], None),
             Some(i) => {
-                let mut diffs = compare::differences(i, &rendered, s.config.deploy.termination_protection);
+                let deployed_template = if i.deployed_hash() == Some(rendered.hash.as_str()) {
+                    None
+                } else {
+                    Some(cfn.template(&i.name).await.unwrap_or_default())
+                };
+                let mut diffs = compare::differences(
+                    i,
+                    &rendered,
+                    s.config.deploy.termination_protection,
+                    deployed_template.as_ref(),
+                );
                 // The deploy hash covers parameters and tags too: say "template" only when the
                 // template itself differs.
-                if diffs.contains(&compare::Difference::Template) {
-                    let deployed = without_hash(cfn.template(&i.name).await.unwrap_or_default());
-                    let same_template = deployed == without_hash(rendered.template.clone());
+                if let Some(deployed) = &deployed_template {
+                    let same_template = without_hash(deployed.clone()) == without_hash(rendered.template.clone());
                     if same_template && diffs.len() > 1 {
                         diffs.retain(|d| d != &compare::Difference::Template);
                     }
