@@ -126,19 +126,18 @@ async fn update(s: &Session, cfn: &Cfn<'_>, r: &Rendered, info: &StackInfo, opts
     } else {
         s.ui.parameter_changes(name, &info.parameters, &r.parameters);
     }
-    let mut outcome = if behind_our_back {
+    let outcome = if behind_our_back {
         Outcome::Repaired
     } else {
         Outcome::Updated
     };
     if diffs.iter().any(Difference::needs_update) {
         match update_stack(s, cfn, r, info, opts).await? {
-            Some(o) => outcome = o,
-            None if !diffs.iter().any(|d| !d.needs_update()) => return Ok(Outcome::Unchanged),
+            Some(Outcome::ChangeSetCreated) => return Ok(Outcome::ChangeSetCreated),
+            Some(_) => {}
+            // CloudFormation found nothing to do, and nothing else differs.
+            None if diffs.iter().all(Difference::needs_update) => return Ok(Outcome::Unchanged),
             None => {}
-        }
-        if outcome == Outcome::ChangeSetCreated {
-            return Ok(outcome);
         }
     }
     if let Some(Difference::TerminationProtection { config, .. }) = diffs
