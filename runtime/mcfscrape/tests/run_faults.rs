@@ -124,12 +124,7 @@ async fn a_gone_post_is_counted_not_retried() {
 #[tokio::test]
 async fn a_post_that_keeps_failing_is_given_up_and_fetched_next_run() {
     // Attempts 2–5 of the details all fail: the second post exhausts its 4 attempts.
-    let faults = vec![Fault {
-        route: Route::Detail,
-        from: 2,
-        to: 5,
-        kind: Fault::status(500),
-    }];
+    let faults = vec![Fault::from(Route::Detail, 2, Fault::status(500)).requests(2, 5)];
     let server = FixtureServer::start(0, Scenario::default(), faults).unwrap();
     let store = MemoryStore::new(everything());
     let summary = run(&mut fetcher(&server, 0.0), &store, &options()).await;
