@@ -6,8 +6,8 @@
 //! `total` and `_links` consistent, 418 from page 100 on like MCF, and a filter on the body's
 //! `categories` and `search` words), and `GET /v2/jobs/{uuid}` answers the captured detail or
 //! one synthesised from the search item (404 for anything else). A test changes the data
-//! between runs ([`Scenario`]), injects faults per route and request number ([`Fault`]) and
-//! reads how many requests each route got.
+//! between runs ([`Scenario`]), injects faults per route and request number, site-wide or on
+//! one post's detail ([`Fault`]) and reads how many requests each route and post got.
 
 mod data;
 mod faults;
@@ -77,9 +77,16 @@ impl FixtureServer {
         self.catalog.uuids()
     }
 
-    /// Requests received on `route` since the start or the last [`reset_counts`](Self::reset_counts).
+    /// Requests received on `route` since the start or the last [`reset_counts`](Self::reset_counts);
+    /// `Route::Any`: of all routes.
     pub fn count(&self, route: Route) -> u64 {
         server::lock(&self.state).counts.get(&route).copied().unwrap_or(0)
+    }
+
+    /// Requests for the job detail of `uuid` since the start or the last
+    /// [`reset_counts`](Self::reset_counts).
+    pub fn post_count(&self, uuid: &str) -> u64 {
+        server::lock(&self.state).post_counts.get(uuid).copied().unwrap_or(0)
     }
 
     /// Time the server spent answering `route`'s requests since the start or the last
@@ -96,6 +103,7 @@ impl FixtureServer {
     pub fn reset_counts(&self) {
         let mut state = server::lock(&self.state);
         state.counts.clear();
+        state.post_counts.clear();
         state.service.clear();
     }
 

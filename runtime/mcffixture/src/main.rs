@@ -16,9 +16,11 @@ struct Cli {
     /// Port on 127.0.0.1; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Inject a fault: ROUTE:N[-M|+]:KIND with ROUTE search|detail, requests counted from 1
-    /// per route, KIND a status (500, 403, 429@SECONDS for Retry-After), delay=MS, truncate or notajob (a 200 that is not a job post).
-    /// Repeatable.
+    /// Inject a fault: ROUTE:N[-M|+]:KIND with ROUTE search|detail (requests counted from 1 per
+    /// route), any (every route, counted together: a site-wide fault) or detail/UUID (that
+    /// post's detail only, its requests counted), KIND a status (500, 403, 429@SECONDS for
+    /// Retry-After), delay=MS, truncate, notajob (a 200 that is not a job post) or verify (a 200
+    /// with a verification page). Repeatable.
     #[arg(long = "fault", value_name = "FAULT")]
     faults: Vec<Fault>,
     /// Serve this post with a later `updatedAt` (a changed post). Repeatable.

@@ -16,14 +16,17 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::data::{self, Catalog, MAX_PAGE, Scenario};
-use crate::faults::{Fault, FaultKind, Route};
+use crate::faults::{Fault, FaultKind, Numbered, Route};
 
 /// What a test changes and reads while the server runs.
 #[derive(Debug, Default)]
 pub struct State {
     pub scenario: Scenario,
     pub faults: Vec<Fault>,
+    /// Requests per route, and of all routes under [`Route::Any`].
     pub counts: HashMap<Route, u64>,
+    /// Job detail requests per uuid.
+    pub post_counts: HashMap<String, u64>,
     /// Headers of the last request per route (lower-case names).
     pub last_headers: HashMap<Route, Vec<(String, String)>>,
     /// Time spent answering each route's requests (reading the body, building the answer,
@@ -93,13 +96,28 @@ async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base:
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
             .collect();
         state.last_headers.insert(route, headers);
-        let count = state.counts.entry(route).or_default();
-        *count += 1;
-        let n = *count;
+        let mut next = |route| {
+            let count = state.counts.entry(route).or_default();
+            *count += 1;
+            *count
+        };
+        let (on_route, overall) = (next(route), next(Route::Any));
+        let uuid = (route == Route::Detail).then(|| path.trim_start_matches("/v2/jobs/"));
+        let post = uuid.map(|uuid| {
+            let count = state.post_counts.entry(uuid.to_string()).or_default();
+            *count += 1;
+            (uuid, *count)
+        });
+        let request = Numbered {
+            route,
+            on_route,
+            overall,
+            post,
+        };
         state
             .faults
             .iter()
-            .find(|f| f.applies(route, n))
+            .find(|f| f.applies(&request))
             .map(|f| f.kind.clone())
     };
     let body = req
@@ -126,6 +144,13 @@ async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base:
             let body = json!({"message": "mcffixture: a 200 that is not a job post", "path": path});
             return bytes_response(StatusCode::OK, Bytes::from(body.to_string()));
         }
+        Some(FaultKind::VerificationPage) => {
+            let mut response = bytes_response(StatusCode::OK, Bytes::from_static(VERIFICATION_PAGE));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            return response;
+        }
         None => {}
     }
 
@@ -133,7 +158,8 @@ async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base:
     let (status, value) = match route {
         Route::Search => search(&scenario, catalog, &query, &body, base),
         Route::Detail => detail(&scenario, catalog, path.trim_start_matches("/v2/jobs/")),
-        Route::Other => message(
+        // `route_of` never answers `Any`: it only selects faults and counts.
+        Route::Other | Route::Any => message(
             StatusCode::NOT_FOUND,
             &format!("mcffixture serves POST /v2/search and GET /v2/jobs/{{uuid}}, not {path}"),
         ),
@@ -144,6 +170,10 @@ async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base:
     }
     bytes_response(status, bytes)
 }
+
+/// A bot check's answer to an API request: a small page for a browser, 200 all the same.
+const VERIFICATION_PAGE: &[u8] = b"<!DOCTYPE html>\n<html><head><title>Verifying you are human</title></head>\n\
+<body><p>mcffixture: injected verification page. Please enable JavaScript to continue.</p></body></html>\n";
 
 fn search(scenario: &Scenario, catalog: &Catalog, query: &str, body: &[u8], base: &str) -> (StatusCode, Value) {
     let param = |name: &str| {

@@ -72,3 +72,57 @@ fn the_binary_serves_pages_details_and_flag_faults_until_killed() {
         "still serving after the kill"
     );
 }
+
+#[test]
+fn flags_poison_one_post_or_the_whole_site_with_a_verification_page() {
+    let odd = "76d3310ae51348c561935cb2472f2883";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcffixture"))
+        .args([
+            "--fault",
+            &format!("detail/{odd}:1+:verify"),
+            "--fault",
+            "any:5+:verify",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mcffixture starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim().to_string();
+    let search = |url: &str| {
+        request(
+            url,
+            "POST",
+            "/v2/search?limit=1&page=0",
+            r#"{"search": "", "categories": []}"#,
+        )
+    };
+
+    // Request 1: the poisoned post answers 200 with a page, not JSON.
+    let (status, body) = request(&url, "GET", &format!("/v2/jobs/{odd}"), "");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.trim_start().starts_with("<!DOCTYPE html>"), "{body}");
+    // Requests 2 and 3: the search and another post answer JSON.
+    let (status, body) = search(&url);
+    assert!(status.contains("200"), "{status}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let other = page["results"][0]["uuid"].as_str().unwrap().to_string();
+    let (_, body) = request(&url, "GET", &format!("/v2/jobs/{other}"), "");
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok(), "{body}");
+    // Request 4: the poisoned post again, every time.
+    let (_, body) = request(&url, "GET", &format!("/v2/jobs/{odd}"), "");
+    assert!(body.contains("verification page"), "{body}");
+    // From request 5 on, every route answers the page.
+    let (status, body) = search(&url);
+    assert!(
+        status.contains("200") && body.contains("verification page"),
+        "{status} {body}"
+    );
+    let (_, body) = request(&url, "GET", &format!("/v2/jobs/{other}"), "");
+    assert!(body.contains("verification page"), "{body}");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -48,6 +48,9 @@ pub struct AttemptError {
     pub failure: Failure,
     /// What happened, for messages (status line and the start of the body, or the error).
     pub detail: String,
+    /// The body MCF answered, whole (empty when no answer arrived): kept when a post is
+    /// quarantined.
+    pub body: Bytes,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +108,7 @@ impl McfClient {
             url: url.clone(),
             failure,
             detail,
+            body: Bytes::new(),
         };
         let response = request.send().await.map_err(|e| transport(&e, &fail))?;
         let status = response.status();
@@ -116,19 +120,23 @@ impl McfClient {
         let body = response.bytes().await.map_err(|e| transport(&e, &fail))?;
         if !status.is_success() {
             let detail = format!("HTTP {status}: {}", preview(&body));
-            return Err(fail(
-                Failure::Status {
-                    code: status.as_u16(),
-                    retry_after,
-                },
-                detail,
-            ));
+            let failure = Failure::Status {
+                code: status.as_u16(),
+                retry_after,
+            };
+            return Err(AttemptError {
+                body,
+                ..fail(failure, detail)
+            });
         }
         match check_json(&body) {
             Ok(()) => Ok(body),
             Err(failure) => {
                 let detail = format!("HTTP {status} but {failure:?}: {}", preview(&body));
-                Err(fail(failure, detail))
+                Err(AttemptError {
+                    body,
+                    ..fail(failure, detail)
+                })
             }
         }
     }

@@ -15,8 +15,9 @@ use crate::core::retry::{RetryPolicy, Verdict};
 /// Why a request produced no document, after retries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    #[error("blocked by MCF at {url} ({detail}): stopping the run; try again in a few hours, slower (--rate)")]
-    Blocked { url: String, detail: String },
+    /// A block sign: 403 or a verification page. `body` is the answer, whole.
+    #[error("{url} answered a block sign ({detail})")]
+    Blocked { url: String, detail: String, body: Bytes },
     #[error("{url} answered 404: not found (a job detail: the post was taken down)")]
     Gone { url: String },
     #[error("{url} answered 418: past MCF's 10,000-result cap")]
@@ -81,6 +82,16 @@ impl Fetcher {
         .await
     }
 
+    /// Sleeps the retry policy's backoff before asking a suspect post again (the `asked`-th
+    /// retry), counted as a retry. Block signs skip [`Fetcher::get`]'s own retries, so the run
+    /// spaces these out itself.
+    pub async fn back_off(&mut self, asked: u32) {
+        let delay = self.policy.backoff(asked, fastrand::f64());
+        self.stats.retries += 1;
+        self.stats.backoff += delay;
+        tokio::time::sleep(delay).await;
+    }
+
     async fn with_retries<F, Fut>(&mut self, attempt_once: F) -> Result<Bytes, FetchError>
     where
         F: Fn() -> Fut,
@@ -102,7 +113,12 @@ impl Fetcher {
                 Ok(body) => return Ok(body),
                 Err(error) => error,
             };
-            let AttemptError { url, failure, detail } = error;
+            let AttemptError {
+                url,
+                failure,
+                detail,
+                body,
+            } = error;
             match self.policy.verdict(&failure, attempt, fastrand::f64()) {
                 Verdict::Retry(delay) => {
                     self.stats.retries += 1;
@@ -116,7 +132,7 @@ impl Fetcher {
                         detail,
                     });
                 }
-                Verdict::Blocked => return Err(FetchError::Blocked { url, detail }),
+                Verdict::Blocked => return Err(FetchError::Blocked { url, detail, body }),
                 Verdict::Gone => return Err(FetchError::Gone { url }),
                 Verdict::EndOfResults => return Err(FetchError::EndOfResults { url }),
             }

@@ -1,10 +1,11 @@
 //! `mcfscrape`: the Webscraper. It pages MyCareersFuture's search API for each search
 //! profile, fetches the job detail of every new or changed post, writes it raw to the data
-//! bucket and queues a parse message, politely (rate limit, backoff, stop when blocked) and
-//! incrementally (a rerun fetches only what changed; a killed run resumes).
+//! bucket and queues a parse message, politely (rate limit, backoff, stop when blocked, one
+//! odd post quarantined rather than taken for a block) and incrementally (a rerun fetches only
+//! what changed; a killed run resumes).
 //!
 //! - [`core`]: the pure decisions (plan, category split, incremental decision, retry policy,
-//!   token bucket), tested without I/O.
+//!   token bucket, block or odd post), tested without I/O.
 //! - [`client`] and [`fetch`]: one HTTP attempt, then pacing and retries around it.
 //! - [`store`]: the [`Store`] trait for everything outside MCF, and [`MemoryStore`];
 //!   [`aws`]: the DynamoDB/S3/SQS implementation and the profile item format.
@@ -25,4 +26,4 @@ pub use core::retry::RetryPolicy;
 pub use fetch::Fetcher;
 pub use run::{RunOptions, run};
 pub use store::{MemoryStore, Store, StoreError};
-pub use summary::{Checkpoint, Outcome, RunSummary};
+pub use summary::{Checkpoint, Outcome, Quarantined, RunSummary};

@@ -19,10 +19,13 @@ use mcfscrape::{ClientConfig, Fetcher, McfClient, MemoryStore, RetryPolicy, RunO
 /// `updatedAt` are not fetched again) and resumable (a killed run's checkpoint is picked up by
 /// the next run within 24 hours).
 ///
-/// Exit codes: 0 the run completed or reached --max-posts (details that failed after retries are counted in the
-/// summary and fetched again next run); 1 an error stopped the run (configuration, AWS, or a
-/// search page that kept failing); 2 bad flags; 3 blocked by MCF (403 or a verification
-/// page): the run stopped at once, wait hours before the next one and consider a lower --rate.
+/// Exit codes: 0 the run completed or reached --max-posts (details that failed after retries,
+/// and posts quarantined for answering a verification page or 403 while the rest of MCF
+/// answered, are counted in the summary and fetched again next run); 1 an error stopped the run
+/// (configuration, AWS, or a search page that kept failing); 2 bad flags; 3 blocked by MCF (403
+/// or a verification page on a search page, or on a post and again on one confirming request,
+/// or on more posts than a run quarantines): the run stopped at once, wait hours before the
+/// next one and consider a lower --rate.
 #[derive(Parser, Debug)]
 #[command(version, max_term_width = 100)]
 struct Cli {

@@ -1,21 +1,30 @@
 //! One scraper run: for each search profile, page the search results, decide which posts are
 //! new or changed, fetch their details, write them raw and queue them for the parser, and
 //! checkpoint along the way so a killed run loses nothing.
+//!
+//! A block sign (403 or a verification page) is weighed by `core::block`: on a search page it
+//! stops the run at once; on a post's detail the run sends the one confirming probe that rule
+//! asks for, stops if it answers the same way, and otherwise asks the post again and, if it
+//! keeps answering wrongly, quarantines it under `rejects/` and goes on.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use mcfcore::SearchProfile;
 use mcfcore::layout::{ParseMessage, raw_key};
 use mcfparse::{SearchPage, parse_search_response};
+use mcfstore::RejectReason;
+use serde_json::Value;
 
+use crate::core::block::{Answer, BlockWatch, Blocked, OddPostPolicy, Step, quarantine_key};
 use crate::core::categories::is_category;
 use crate::core::decide::{Decision, decide};
 use crate::core::plan::{PAGE_LIMIT, PageLinks, Query, RESULTS_CAP, Split, detail_path, next_page, search_path, split};
 use crate::fetch::{FetchError, FetchStats, Fetcher};
 use crate::store::{ENQUEUE_BATCH, Store, StoreError};
-use crate::summary::{Checkpoint, Outcome, Position, RunSummary};
+use crate::summary::{Checkpoint, Outcome, Position, Quarantined, RunSummary};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -28,6 +37,8 @@ pub struct RunOptions {
     /// Fetch at most this many job details, then stop with [`Outcome::Limited`], keeping the
     /// checkpoint so the next run continues (a first run against MCF can be thousands of posts).
     pub max_posts: Option<u32>,
+    /// How often a post answering a block sign is asked, and how many a run may quarantine.
+    pub odd_posts: OddPostPolicy,
 }
 
 impl Default for RunOptions {
@@ -37,6 +48,7 @@ impl Default for RunOptions {
             max_resume_age: Duration::from_secs(24 * 3600),
             quiet: false,
             max_posts: None,
+            odd_posts: OddPostPolicy::default(),
         }
     }
 }
@@ -80,6 +92,9 @@ pub async fn run<S: Store>(fetcher: &mut Fetcher, store: &S, options: &RunOption
         pending: Vec::new(),
         seen: HashSet::new(),
         store_time: Duration::ZERO,
+        watch: BlockWatch::new(options.odd_posts),
+        last_good_detail: None,
+        last_search: None,
         fetcher,
         store,
         options,
@@ -148,7 +163,40 @@ struct Run<'a, S: Store> {
     /// Posts handled by an earlier query of this run (profiles and categories overlap).
     seen: HashSet<String>,
     store_time: Duration,
+    /// Block or odd post (`core::block`).
+    watch: BlockWatch,
+    /// The path of the last job detail that answered well: the confirming probe.
+    last_good_detail: Option<String>,
+    /// The search page being worked through (path and body): the probe while no detail has
+    /// answered well yet.
+    last_search: Option<(String, Value)>,
 }
+
+/// The confirming probe's URL and answer.
+struct Probed {
+    url: String,
+    result: Result<Bytes, FetchError>,
+}
+
+/// How a fetch's result looks to the block watch.
+fn answer_of(result: &Result<Bytes, FetchError>) -> Answer {
+    match result {
+        Ok(_) => Answer::Good,
+        Err(FetchError::Blocked { .. }) => Answer::BlockSign,
+        Err(_) => Answer::Other,
+    }
+}
+
+/// The URL, detail and body of a block sign.
+fn block_sign(result: &Result<Bytes, FetchError>) -> Option<(&str, &str, &Bytes)> {
+    match result {
+        Err(FetchError::Blocked { url, detail, body }) => Some((url, detail, body)),
+        _ => None,
+    }
+}
+
+/// What a stopped run tells the person who reads it.
+const BLOCK_ADVICE: &str = "stopping the run; wait a few hours before the next one, and consider a lower rate (--rate)";
 
 impl<S: Store> Run<'_, S> {
     async fn all(&mut self) -> Result<(), Stop> {
@@ -221,12 +269,16 @@ impl<S: Store> Run<'_, S> {
             loop {
                 let page = self.position.page;
                 let path = search_path(self.options.page_limit, page);
-                let bytes = match self.fetcher.search(&path, &body).await {
+                let fetched = self.fetcher.search(&path, &body).await;
+                if let Step::Stop(why) = self.watch.search(answer_of(&fetched)) {
+                    return Err(self.blocked(why, &fetched, None));
+                }
+                let bytes = match fetched {
                     Ok(bytes) => bytes,
                     Err(FetchError::EndOfResults { .. }) => break,
-                    Err(e @ FetchError::Blocked { .. }) => return Err(blocked(e)),
                     Err(e) => return Err(Stop::Error(format!("search `{key}` page {page}: {e}"))),
                 };
+                self.last_search = Some((path.clone(), body.clone()));
                 let results = parse_search_response(&bytes).map_err(|e| {
                     Stop::Error(format!(
                         "search `{key}` page {page} ({}): not a search response: {e}",
@@ -337,8 +389,30 @@ impl<S: Store> Run<'_, S> {
     }
 
     async fn detail(&mut self, uuid: String) -> Result<(), Stop> {
-        match self.fetcher.get(&detail_path(&uuid)).await {
+        let path = detail_path(&uuid);
+        let mut result = self.fetcher.get(&path).await;
+        let mut step = self.watch.detail(answer_of(&result));
+        let mut probe = None;
+        loop {
+            match step {
+                Step::Go => break,
+                Step::Probe => {
+                    let probed = self.probe().await;
+                    step = self.watch.probe(answer_of(&probed.result));
+                    probe = Some(probed);
+                }
+                Step::AskAgain { asked } => {
+                    self.fetcher.back_off(asked).await;
+                    result = self.fetcher.get(&path).await;
+                    step = self.watch.detail(answer_of(&result));
+                }
+                Step::Quarantine => return self.quarantine(uuid, &result, probe.as_ref()).await,
+                Step::Stop(why) => return Err(self.blocked(why, &result, probe.as_ref())),
+            }
+        }
+        match result {
             Ok(body) => {
+                self.last_good_detail = Some(path);
                 let key = raw_key(&self.fetch_date, &uuid, "json");
                 timed(&mut self.store_time, self.store.put_raw(&key, body))
                     .await
@@ -353,13 +427,122 @@ impl<S: Store> Run<'_, S> {
                 self.summary.gone += 1;
                 self.position.done_uuids.push(uuid);
             }
-            Err(e @ FetchError::Blocked { .. }) => return Err(blocked(e)),
             Err(e) => {
                 self.summary.failed += 1;
                 self.log(&format!("job {uuid}: {e}; the next run fetches it again"));
             }
         }
         Ok(())
+    }
+
+    /// Sends the confirming probe (`core::block` rule 2): the last job detail that answered
+    /// well, else the search page being worked through, through the same rate limit and
+    /// retries as any request (a block sign is not retried).
+    async fn probe(&mut self) -> Probed {
+        self.summary.probes += 1;
+        if let Some(path) = self.last_good_detail.clone() {
+            return Probed {
+                url: self.fetcher.url(&path),
+                result: self.fetcher.get(&path).await,
+            };
+        }
+        if let Some((path, body)) = self.last_search.clone() {
+            return Probed {
+                url: self.fetcher.url(&path),
+                result: self.fetcher.search(&path, &body).await,
+            };
+        }
+        // Details are only asked for after a search page answered, so this does not happen;
+        // if it did, nothing could confirm or rule out the block, and the run stops.
+        Probed {
+            url: "(nothing answered well before)".into(),
+            result: Err(FetchError::Failed {
+                url: String::new(),
+                attempts: 0,
+                detail: "no request of this run answered well, so there is nothing to probe with".into(),
+            }),
+        }
+    }
+
+    /// Keeps a post that kept answering a block sign while the probe answered well: its last
+    /// answer and the reason under `rejects/`, listed in the summary. It is neither queued nor
+    /// done in the checkpoint, and the posts table does not get it, so the next run asks again.
+    async fn quarantine(
+        &mut self,
+        uuid: String,
+        result: &Result<Bytes, FetchError>,
+        probe: Option<&Probed>,
+    ) -> Result<(), Stop> {
+        let Some((url, detail, body)) = block_sign(result) else {
+            // `core::block` quarantines only after a block sign; anything else is a failure.
+            self.summary.failed += 1;
+            self.log(&format!(
+                "job {uuid}: no answer to quarantine; the next run fetches it again"
+            ));
+            return Ok(());
+        };
+        let probe_url = probe.map_or("the confirming probe", |p| p.url.as_str());
+        let reason = format!(
+            "{url} answered a block sign ({detail}) each of the {} times it was asked, while {probe_url} answered well in between: \
+             this post's own answer, not a block. Quarantined by run {}; not parsed and not done, so the next run asks for it again",
+            self.watch.asks(),
+            self.summary.run_id
+        );
+        let key = quarantine_key(&self.fetch_date, &uuid, body);
+        let record = RejectReason {
+            reason: reason.clone(),
+            raw_key: None,
+            message_id: None,
+            url: Some(url.to_string()),
+            at: now_timestamp(),
+        };
+        timed(&mut self.store_time, self.store.put_reject(&key, body.clone(), &record))
+            .await
+            .map_err(store_stop)?;
+        self.log(&format!("job {uuid} quarantined at {key}: {reason}"));
+        self.summary.quarantined += 1;
+        self.summary.quarantine.push(Quarantined {
+            uuid,
+            url: url.to_string(),
+            reason,
+            reject_key: key,
+        });
+        Ok(())
+    }
+
+    /// The stop for a block `core::block` decided on; `suspect` is the answer that raised it.
+    fn blocked(&self, why: Blocked, suspect: &Result<Bytes, FetchError>, probe: Option<&Probed>) -> Stop {
+        let (url, detail) = block_sign(suspect).map_or_else(
+            || (String::new(), "a block sign".to_string()),
+            |(url, detail, _)| (url.to_string(), detail.to_string()),
+        );
+        let (probe_url, probe_answer) = probe.map_or_else(
+            || ("the confirming probe".to_string(), "nothing".to_string()),
+            |p| {
+                let answer = match &p.result {
+                    Ok(_) => "well".to_string(),
+                    Err(FetchError::Blocked { detail, .. }) => detail.clone(),
+                    Err(e) => e.to_string(),
+                };
+                (p.url.clone(), answer)
+            },
+        );
+        let message = match why {
+            Blocked::Search => format!(
+                "blocked by MCF: the search page {url} answered {detail} (a search page is not probed): {BLOCK_ADVICE}"
+            ),
+            Blocked::Confirmed => format!(
+                "blocked by MCF: {url} answered {detail}, and the confirming probe {probe_url}, which had answered well, answered {probe_answer} too: {BLOCK_ADVICE}"
+            ),
+            Blocked::Unconfirmed => format!(
+                "blocked by MCF, probably: {url} answered {detail}, and the confirming probe {probe_url} failed ({probe_answer}), so a block cannot be ruled out: {BLOCK_ADVICE}"
+            ),
+            Blocked::TooManyOdd { quarantined, allowed } => format!(
+                "blocked by MCF, probably: {url} answered {detail}, post number {} of this run to answer a block sign while other requests answered well, and a run quarantines at most {allowed} ({quarantined} already): {BLOCK_ADVICE}",
+                quarantined + 1
+            ),
+        };
+        Stop::Blocked { url, message }
     }
 
     /// Queues the pending messages and records them in the checkpoint.
@@ -398,8 +581,7 @@ impl<S: Store> Run<'_, S> {
         self.summary.timing.rate_wait_ms = ms(rate_wait);
         self.summary.timing.backoff_ms = ms(backoff);
         self.summary.timing.store_ms = ms(self.store_time);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        self.summary.finished_at = mcfcore::time::timestamp_from_unix(i64::try_from(now.as_secs()).unwrap_or(0));
+        self.summary.finished_at = now_timestamp();
     }
 
     fn log(&self, message: &str) {
@@ -409,15 +591,9 @@ impl<S: Store> Run<'_, S> {
     }
 }
 
-fn blocked(e: FetchError) -> Stop {
-    let url = match &e {
-        FetchError::Blocked { url, .. } => url.clone(),
-        _ => String::new(),
-    };
-    Stop::Blocked {
-        url,
-        message: e.to_string(),
-    }
+fn now_timestamp() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    mcfcore::time::timestamp_from_unix(i64::try_from(now.as_secs()).unwrap_or(0))
 }
 
 /// Awaits a store call and adds its time to `clock`.

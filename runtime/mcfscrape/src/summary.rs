@@ -10,7 +10,9 @@ pub enum Outcome {
     /// Every query was paged to its end (some details may still have failed: see `failed`).
     #[default]
     Completed,
-    /// MCF answered 403 or a verification page: the run stopped at once.
+    /// MCF blocked the run (`core::block`): a search page answered 403 or a verification
+    /// page, or a post did and the confirming probe answered the same way, or more posts did
+    /// than a run may quarantine. The run stopped at once.
     Blocked,
     /// An error stopped the run (the store, a search page that kept failing, no profiles).
     Failed,
@@ -67,11 +69,33 @@ pub struct RunSummary {
     pub gone: u32,
     /// Details given up after retries; the next run tries them again.
     pub failed: u32,
+    /// Posts whose detail kept answering a block sign (403 or a verification page) while
+    /// other requests answered well: kept under `rejects/`, not done, asked again next run.
+    #[serde(default)]
+    pub quarantined: u32,
+    /// Which posts were quarantined, and why.
+    #[serde(default)]
+    pub quarantine: Vec<Quarantined>,
+    /// Confirming probes sent after a post answered a block sign (counted in `requests`).
+    #[serde(default)]
+    pub probes: u32,
     /// HTTP requests sent, retries included.
     pub requests: u32,
     pub retries: u32,
     pub blocked: bool,
     pub timing: Timing,
+}
+
+/// A post the run quarantined.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantined {
+    pub uuid: String,
+    /// The detail's URL.
+    pub url: String,
+    /// Why, as in the `.reason.json` beside the kept answer.
+    pub reason: String,
+    /// Where its last answer is kept (`rejects/<date>/<uuid>.<ext>`).
+    pub reject_key: String,
 }
 
 /// Where the time went, in milliseconds. `total_ms − mcf_ms − rate_wait_ms − backoff_ms` is the

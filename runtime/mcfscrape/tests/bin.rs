@@ -1,9 +1,10 @@
 //! The `mcfscrape` binary as a user or the Fargate task runs it: flags and environment, the
-//! JSON summary line on stdout, and the exit codes (0 ok, 1 error, 2 bad flags, 3 blocked).
+//! JSON summary line on stdout, and the exit codes (0 ok, also with a quarantined post; 1 error,
+//! 2 bad flags, 3 blocked).
 
 use std::process::{Command, Output};
 
-use mcffixture::{Fault, FixtureServer, Route, Scenario};
+use mcffixture::{Fault, FaultKind, FixtureServer, Route, Scenario};
 
 fn profiles_file(dir: &tempfile::TempDir) -> String {
     let path = dir.path().join("profiles.json");
@@ -50,18 +51,54 @@ fn a_run_prints_one_json_summary_line_and_exits_0() {
 
 #[test]
 fn blocked_exits_3() {
+    // Every detail from the second on answers 403: the probe (the first post again) too.
     let server = FixtureServer::start(
         0,
         Scenario::default(),
-        vec![Fault::nth(Route::Detail, 2, Fault::status(403))],
+        vec![Fault::from(Route::Detail, 2, Fault::status(403))],
     )
     .unwrap();
     let output = scrape(&server, &[]);
     assert_eq!(output.status.code(), Some(3));
+    let line = summary(&output);
+    assert_eq!(line["outcome"], "blocked");
+    assert_eq!(line["blocked"], true);
+    assert_eq!(line["probes"], 1);
+    assert_eq!(server.count(Route::Detail), 3);
+
+    // A site-wide verification page from the 4th request on: the post that gets it and the
+    // probe are the only requests after it appeared.
+    let server = FixtureServer::start(
+        0,
+        Scenario::default(),
+        vec![Fault::from(Route::Any, 4, FaultKind::VerificationPage)],
+    )
+    .unwrap();
+    let output = scrape(&server, &[]);
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(summary(&output)["outcome"], "blocked");
+    assert_eq!(server.count(Route::Any), 5);
+}
+
+#[test]
+fn one_odd_post_exits_0_and_is_listed_in_the_summary_line() {
+    let server = FixtureServer::default_on_free_port().unwrap();
+    let odd = server.uuids()[2].clone();
+    server.set_faults(vec![Fault::post(&odd, FaultKind::VerificationPage)]);
+    let output = scrape(&server, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let summary = summary(&output);
-    assert_eq!(summary["outcome"], "blocked");
-    assert_eq!(summary["blocked"], true);
-    assert_eq!(server.count(Route::Detail), 2);
+    assert_eq!(summary["outcome"], "completed");
+    assert_eq!(
+        (summary["fetched"].as_u64(), summary["quarantined"].as_u64()),
+        (Some(99), Some(1))
+    );
+    assert_eq!(summary["quarantine"][0]["uuid"], odd.as_str());
 }
 
 #[test]

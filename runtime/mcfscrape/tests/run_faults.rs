@@ -1,5 +1,6 @@
-//! The run when MCF misbehaves: retries on 429/5xx/truncated bodies/timeouts, the stop on
-//! 403, posts gone or failing for good, and resumption after the run is killed.
+//! The run when MCF misbehaves: retries on 429/5xx/truncated bodies/timeouts, the stop on a
+//! confirmed 403, posts gone or failing for good, and resumption after the run is killed. One
+//! odd post among good ones and site-wide verification pages: `run_quarantine.rs`.
 
 mod common;
 
@@ -82,7 +83,7 @@ async fn a_slow_response_times_out_and_is_retried() {
 }
 
 #[tokio::test]
-async fn forbidden_stops_the_whole_run_at_once() {
+async fn forbidden_stops_the_whole_run_after_one_confirming_probe() {
     let faults = vec![Fault::from(Route::Detail, 5, Fault::status(403))];
     let server = FixtureServer::start(0, Scenario::default(), faults).unwrap();
     let store = MemoryStore::new(vec![profile("a", &[], &[]), profile("b", &["engineer"], &[])]);
@@ -92,10 +93,20 @@ async fn forbidden_stops_the_whole_run_at_once() {
     assert!(summary.blocked);
     assert_eq!(summary.retries, 0, "a block is never retried");
     let url = summary.blocked_url.clone().unwrap();
-    assert!(url.starts_with(server.url()) && url.contains("/v2/jobs/"), "{url}");
-    assert!(summary.error.clone().unwrap().contains("blocked"));
-    // No request after the 403, and nothing for the second profile.
-    assert_eq!((server.count(Route::Search), server.count(Route::Detail)), (1, 5));
+    let fifth = format!("/v2/jobs/{}", server.uuids()[4]);
+    assert!(url.starts_with(server.url()) && url.ends_with(&fifth), "{url}");
+    let error = summary.error.clone().unwrap();
+    // The probe is the fourth post, the last detail that answered well.
+    let fourth = format!("/v2/jobs/{}", server.uuids()[3]);
+    assert!(
+        error.contains("blocked") && error.contains("confirming probe") && error.contains(&fourth),
+        "{error}"
+    );
+    // One request after the 403, the probe (the fourth post again), and nothing for the second
+    // profile.
+    assert_eq!((server.count(Route::Search), server.count(Route::Detail)), (1, 6));
+    assert_eq!(server.post_count(&server.uuids()[3]), 2);
+    assert_eq!((summary.probes, summary.quarantined), (1, 0));
     // The four posts fetched before the block are queued and in the checkpoint.
     assert_eq!((summary.fetched, summary.enqueued), (4, 4));
     let checkpoint = store.saved_checkpoint().expect("a blocked run leaves its checkpoint");
@@ -124,12 +135,7 @@ async fn a_gone_post_is_counted_not_retried() {
 #[tokio::test]
 async fn a_post_that_keeps_failing_is_given_up_and_fetched_next_run() {
     // Attempts 2–5 of the details all fail: the second post exhausts its 4 attempts.
-    let faults = vec![Fault {
-        route: Route::Detail,
-        from: 2,
-        to: 5,
-        kind: Fault::status(500),
-    }];
+    let faults = vec![Fault::from(Route::Detail, 2, Fault::status(500)).requests(2, 5)];
     let server = FixtureServer::start(0, Scenario::default(), faults).unwrap();
     let store = MemoryStore::new(everything());
     let summary = run(&mut fetcher(&server, 0.0), &store, &options()).await;

@@ -1,6 +1,7 @@
 //! The data bucket's document prefixes: raw documents (`raw/…`, written by the scraper) and
-//! rejects (`rejects/…`: a document the parser could not turn into a post, kept beside a
-//! `.reason.json` that says why). Keys come from [`mcfcore::layout`].
+//! rejects (`rejects/…`: a document the parser could not turn into a post, or an answer the
+//! scraper quarantined instead of writing it raw, kept beside a `.reason.json` that says why).
+//! Keys come from [`mcfcore::layout`].
 
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
@@ -25,6 +26,10 @@ pub struct RejectReason {
     /// The SQS message id, when the reject is about a message that named no readable document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// The request whose answer is kept, when the scraper quarantined it before it became a
+    /// raw document (a post answering a verification page while the rest of MCF answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// When it was rejected (`YYYY-MM-DDTHH:MM:SSZ`).
     pub at: String,
 }
@@ -113,10 +118,11 @@ impl RawStore {
             reason: reason.to_string(),
             raw_key: Some(raw_key.to_string()),
             message_id: None,
+            url: None,
             at: crate::now_utc(),
         };
         let key = layout::reject_reason_key(&layout::reject_key(raw_key));
-        self.put(&key, reason_json(&reason)).await?;
+        self.put(&key, reason.to_json()).await?;
         Ok(key)
     }
 
@@ -130,11 +136,25 @@ impl RawStore {
             reason: reason.to_string(),
             raw_key: None,
             message_id: Some(message_id.to_string()),
+            url: None,
             at: crate::now_utc(),
         };
-        self.put(&layout::reject_reason_key(&reject_key), reason_json(&reason))
+        self.put(&layout::reject_reason_key(&reject_key), reason.to_json())
             .await?;
         Ok(reject_key)
+    }
+
+    /// Keeps a document under a reject key of the caller's (`layout::reject_key` of the raw key
+    /// it would have had) with `reason` beside it at [`layout::reject_reason_key`]: the scraper's
+    /// quarantined answers, which never were raw documents.
+    pub async fn put_reject_at(
+        &self,
+        reject_key: &str,
+        document: Bytes,
+        reason: &RejectReason,
+    ) -> Result<(), StoreError> {
+        self.put(reject_key, document).await?;
+        self.put(&layout::reject_reason_key(reject_key), reason.to_json()).await
     }
 
     /// The reason stored for a rejected document, if it was rejected (`reject_key` is what
@@ -184,9 +204,12 @@ pub fn message_reject_key(message_id: &str) -> String {
     layout::reject_key(&format!("messages/{id}.json"))
 }
 
-fn reason_json(reason: &RejectReason) -> Bytes {
-    // Serialising a struct of strings cannot fail; an empty object would still be a valid file.
-    Bytes::from(serde_json::to_vec_pretty(reason).unwrap_or_else(|_| b"{}".to_vec()))
+impl RejectReason {
+    /// The `.reason.json` file's content.
+    pub fn to_json(&self) -> Bytes {
+        // Serialising a struct of strings cannot fail; an empty object would still be a valid file.
+        Bytes::from(serde_json::to_vec_pretty(self).unwrap_or_else(|_| b"{}".to_vec()))
+    }
 }
 
 fn content_type(key: &str) -> &'static str {
@@ -217,9 +240,10 @@ mod tests {
             reason: "why".into(),
             raw_key: Some("raw/d/u.json".into()),
             message_id: None,
+            url: None,
             at: "2026-01-01T00:00:00Z".into(),
         };
-        let json: serde_json::Value = serde_json::from_slice(&reason_json(&r)).expect("json");
+        let json: serde_json::Value = serde_json::from_slice(&r.to_json()).expect("json");
         assert_eq!(
             json,
             serde_json::json!({"reason": "why", "raw_key": "raw/d/u.json", "at": "2026-01-01T00:00:00Z"})

@@ -126,6 +126,19 @@ impl Report {
             "posts      {} seen: {} new, {} updated, {} unchanged; {} fetched, {} gone, {} failed (fetched again next run)\n",
             s.posts_seen, s.new, s.changed, s.unchanged, s.fetched, s.gone, s.failed
         ));
+        if s.quarantined > 0 {
+            out.push_str(&format!(
+                "quarantine {} post(s) kept answering a block sign while MCF answered: kept under rejects/, asked again next run",
+                s.quarantined
+            ));
+            for q in s.quarantine.iter().take(5) {
+                out.push_str(&format!("\n           {} ({})", q.uuid, q.reject_key));
+            }
+            if s.quarantine.len() > 5 {
+                out.push_str(&format!("\n           … and {} more", s.quarantine.len() - 5));
+            }
+            out.push('\n');
+        }
         match &self.parse {
             Some(p) => out.push_str(&format!(
                 "parse      {} message(s): {} inserted, {} replaced, {} filled, {} unchanged, {} rejected, {} failed\n",

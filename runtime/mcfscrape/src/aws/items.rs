@@ -125,8 +125,8 @@ pub fn checkpoint_from_item(item: &Item) -> Result<Checkpoint, String> {
 }
 
 /// A run record: `pk = scrape_run`, `sk = RUN#<run id>`, `outcome`, `finished_at`, the main
-/// counts as numbers (`fetched`, `enqueued`, `failed`, `gone`, `posts_seen`) for a glance in the
-/// console, and the whole summary as JSON in `summary` (S).
+/// counts as numbers (`fetched`, `enqueued`, `failed`, `gone`, `quarantined`, `posts_seen`) for
+/// a glance in the console, and the whole summary as JSON in `summary` (S).
 pub fn run_item(summary: &RunSummary) -> Result<Item, String> {
     let json = serde_json::to_value(summary).map_err(|e| format!("run summary to JSON: {e}"))?;
     let outcome = json["outcome"].as_str().unwrap_or_default().to_string();
@@ -141,6 +141,7 @@ pub fn run_item(summary: &RunSummary) -> Result<Item, String> {
         ("enqueued".into(), n(summary.enqueued)),
         ("failed".into(), n(summary.failed)),
         ("gone".into(), n(summary.gone)),
+        ("quarantined".into(), n(summary.quarantined)),
         ("summary".into(), s(&json.to_string())),
     ]))
 }

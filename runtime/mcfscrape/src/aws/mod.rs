@@ -1,5 +1,6 @@
 //! The AWS store: profiles and run bookkeeping in the `dimensions` table, post versions from
-//! the `posts` table, raw documents in the data bucket, parse messages on the parse queue.
+//! the `posts` table, raw documents and quarantined answers in the data bucket, parse messages
+//! on the parse queue.
 //! The SDK connection is `mcfstore::Aws`'s (one hyper + rustls/ring client), as in the parser.
 
 mod items;
@@ -13,6 +14,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use bytes::Bytes;
 use mcfcore::SearchProfile;
 use mcfcore::layout::{PK, POST_SK, ParseMessage, SK, UPDATED_AT, dimension};
+use mcfstore::{RawStore, RejectReason};
 
 pub use items::{
     CHECKPOINT_SK, checkpoint_from_item, checkpoint_item, profile_from_item, profile_item, run_item, run_sk,
@@ -67,6 +69,9 @@ pub struct AwsStore {
     ddb: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
     sqs: aws_sdk_sqs::Client,
+    /// The data bucket through `mcfstore`, so quarantined answers are kept exactly as the
+    /// parser keeps its rejects.
+    rejects: RawStore,
     names: AwsNames,
     queue_url: String,
 }
@@ -86,9 +91,11 @@ impl AwsStore {
             })?;
             found.queue_url().unwrap_or_default().to_string()
         };
+        let s3 = aws.s3();
         Ok(AwsStore {
             ddb: aws.dynamodb(),
-            s3: aws.s3(),
+            rejects: RawStore::new(s3.clone(), names.bucket.clone()),
+            s3,
             sqs,
             names,
             queue_url,
@@ -210,6 +217,14 @@ impl Store for AwsStore {
             .await
             .map_err(|e| sdk_error(format!("S3 PutObject s3://{bucket}/{key}"), &e))?;
         Ok(())
+    }
+
+    async fn put_reject(&self, key: &str, body: Bytes, reason: &RejectReason) -> Result<(), StoreError> {
+        // mcfstore's error names the operation and the object already.
+        self.rejects
+            .put_reject_at(key, body, reason)
+            .await
+            .map_err(|e| StoreError::new("keeping a quarantined answer under rejects/", e.to_string()))
     }
 
     async fn enqueue(&self, messages: &[ParseMessage]) -> Result<(), StoreError> {

@@ -27,8 +27,9 @@ pub enum Verdict {
     Retry(Duration),
     /// Stop trying this request; the run goes on without it.
     GiveUp,
-    /// MCF refuses us (403 or a verification page): stop the whole run now. Hammering a
-    /// block makes it longer; the next scheduled run tries again.
+    /// A block sign (403 or a verification page): never retried like a transient failure,
+    /// since hammering a block makes it longer. Whether it is a block (stop the run) or one odd
+    /// post (ask again, then quarantine it) is [`super::block`]'s decision.
     Blocked,
     /// 404 on a job: the post was taken down. Nothing to retry.
     Gone,

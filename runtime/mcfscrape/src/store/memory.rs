@@ -6,7 +6,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use mcfcore::SearchProfile;
-use mcfcore::layout::ParseMessage;
+use mcfcore::layout::{ParseMessage, reject_reason_key};
+use mcfstore::RejectReason;
 
 use super::{ENQUEUE_BATCH, Store, StoreError};
 use crate::summary::{Checkpoint, RunSummary};
@@ -16,6 +17,7 @@ struct Inner {
     profiles: Vec<SearchProfile>,
     versions: HashMap<String, String>,
     raw: BTreeMap<String, Bytes>,
+    rejects: BTreeMap<String, Bytes>,
     queue: Vec<ParseMessage>,
     batch_sizes: Vec<usize>,
     parsed: usize,
@@ -58,6 +60,11 @@ impl MemoryStore {
     /// Raw documents by key.
     pub fn raw(&self) -> BTreeMap<String, Bytes> {
         self.lock().raw.clone()
+    }
+
+    /// The `rejects/` prefix by key: kept answers and their `.reason.json`.
+    pub fn rejects(&self) -> BTreeMap<String, Bytes> {
+        self.lock().rejects.clone()
     }
 
     pub fn saved_checkpoint(&self) -> Option<Checkpoint> {
@@ -117,6 +124,13 @@ impl Store for MemoryStore {
 
     async fn put_raw(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         self.lock().raw.insert(key.to_string(), body);
+        Ok(())
+    }
+
+    async fn put_reject(&self, key: &str, body: Bytes, reason: &RejectReason) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.rejects.insert(key.to_string(), body);
+        inner.rejects.insert(reject_reason_key(key), reason.to_json());
         Ok(())
     }
 

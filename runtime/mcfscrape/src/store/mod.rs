@@ -1,5 +1,6 @@
 //! Everything the run needs outside MCF, behind one trait: search profiles in, stored post
-//! versions, raw documents and parse messages out, checkpoints and run records. [`MemoryStore`]
+//! versions, raw documents, quarantined answers and parse messages out, checkpoints and run
+//! records. [`MemoryStore`]
 //! keeps it all in memory (tests, offline runs); `crate::aws::AwsStore` uses DynamoDB, S3
 //! and SQS as docs/data-model.md lays out.
 
@@ -11,6 +12,7 @@ use std::future::Future;
 use bytes::Bytes;
 use mcfcore::SearchProfile;
 use mcfcore::layout::ParseMessage;
+use mcfstore::RejectReason;
 
 use crate::summary::{Checkpoint, RunSummary};
 
@@ -50,6 +52,16 @@ pub trait Store: Sync {
 
     /// Writes a raw document under `key` (`layout::raw_key`).
     fn put_raw(&self, key: &str, body: Bytes) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps an answer the run will not pass to the parser (a quarantined post, see
+    /// `core::block`): `body` at `key` (under `rejects/`, from `core::block::quarantine_key`) and
+    /// `reason` beside it at `layout::reject_reason_key(key)`, in the parser's rejects format.
+    fn put_reject(
+        &self,
+        key: &str,
+        body: Bytes,
+        reason: &RejectReason,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Queues at most [`ENQUEUE_BATCH`] parse messages; all are queued or an error is returned.
     fn enqueue(&self, messages: &[ParseMessage]) -> impl Future<Output = Result<(), StoreError>> + Send;
