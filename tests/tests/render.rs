@@ -139,3 +139,66 @@ fn a_malformed_config_names_file_line_and_key() {
         "config/local.yaml:{line}: key `network.availability_zone`: unknown key"
     ));
 }
+
+#[test]
+fn a_schedule_eventbridge_refuses_fails_render_and_lint_before_any_aws_call() {
+    let p = Project::copy();
+    let config = p.read("config/local.yaml").replace(
+        "    schedule_enabled: false",
+        "    schedule: \"cron(0 25 * * ? *)\"\n    schedule_enabled: false",
+    );
+    p.write("config/local.yaml", &config);
+    let line = config.lines().position(|l| l.contains("cron(0 25")).unwrap() + 1;
+    let want = format!(
+        "config/local.yaml:{line}: key `compute.scraper.schedule`: cron(0 25 * * ? *): hours `25`: 25 is out of range: hours is 0 to 23"
+    );
+    p.xtask_own_endpoint(&["render", "--env", "local"])
+        .expect_code(1)
+        .contains(&want);
+    p.xtask_own_endpoint(&["lint", "--env", "local", "--no-cfn-lint"])
+        .expect_code(1)
+        .contains(&want);
+    // And deploy stops there too: the emulator is never started (nothing would answer
+    // at an unused endpoint, and the error is the config's).
+    p.xtask_own_endpoint(&[
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "deploy",
+        "all",
+        "--env",
+        "local",
+    ])
+    .expect_code(1)
+    .contains(&want);
+}
+
+#[test]
+fn a_stack_output_the_upstream_template_does_not_declare_fails_render_and_lint() {
+    let p = Project::copy();
+    let manifest = p.read("stacks/compute.yaml").replace(
+        "{stack_output: networking.PrivateSubnetId}",
+        "{stack_output: networking.NoSuchOutput}",
+    );
+    p.write("stacks/compute.yaml", &manifest);
+    let line = manifest.lines().position(|l| l.contains("NoSuchOutput")).unwrap() + 1;
+    let want = format!(
+        "compute.yaml:{line}: parameter PrivateSubnetId: stack_output `networking.NoSuchOutput`: stack networking (networking.yaml.j2) declares no output NoSuchOutput; it declares: "
+    );
+    p.xtask_own_endpoint(&["render", "--env", "local"])
+        .expect_code(1)
+        .contains(&want)
+        .contains("InternalSecurityGroupId, PublicOutboundSecurityGroupId");
+    p.xtask_own_endpoint(&["lint", "--env", "dev", "--no-cfn-lint"])
+        .expect_code(1)
+        .contains(&want);
+    p.xtask_own_endpoint(&[
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "deploy",
+        "all",
+        "--env",
+        "local",
+    ])
+    .expect_code(1)
+    .contains(&want);
+}

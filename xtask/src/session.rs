@@ -161,6 +161,43 @@ impl Session {
         Ok(out)
     }
 
+    /// Refuses a `stack_output` parameter that names an output the upstream stack's template
+    /// (as this environment renders it) does not declare: found before any AWS call, with the
+    /// manifest's file, line and key, instead of failing at deploy time or resolving to a
+    /// placeholder for ever.
+    pub fn check_output_refs(&self, stack: &Stack) -> Result<()> {
+        let mut index = None;
+        for (param, source) in &stack.manifest.parameters {
+            let Some((up, output)) = source.output_ref() else {
+                continue;
+            };
+            let Some(upstream) = self.plan.get(up) else { continue };
+            let template = self.renderer().template(upstream)?;
+            let declared: Vec<&String> = template
+                .get("Outputs")
+                .and_then(|o| o.as_object())
+                .map(|o| o.keys().collect())
+                .unwrap_or_default();
+            if declared.iter().any(|k| k.as_str() == output) {
+                continue;
+            }
+            let index = index.get_or_insert_with(|| {
+                crate::config::LineIndex::build(&std::fs::read_to_string(&stack.file).unwrap_or_default())
+            });
+            let line = index
+                .line_of(&format!("parameters.{param}"))
+                .map(|l| format!(":{l}"))
+                .unwrap_or_default();
+            return Err(anyhow!(
+                "{}{line}: parameter {param}: stack_output `{up}.{output}`: stack {up} ({}) declares no output {output}; it declares: {}",
+                stack.file.display(),
+                upstream.manifest.template,
+                declared.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        Ok(())
+    }
+
     /// Renders one stack with its parameters resolved from `deployed` and the artifacts
     /// built for this environment (the last build's record, see `artifacts`).
     pub fn render(&self, stack: &Stack, deployed: &DeployedOutputs, missing: Missing) -> Result<Rendered> {
@@ -175,6 +212,7 @@ impl Session {
         artifacts: &Artifacts,
         missing: Missing,
     ) -> Result<Rendered> {
+        self.check_output_refs(stack)?;
         let renderer = self.renderer();
         let template = renderer.template(stack)?;
         let params = resolve::parameters(stack, &self.config, &self.env, deployed, artifacts, missing)?;

@@ -53,7 +53,9 @@ async fn seeded_store(sdk: &aws_config::SdkConfig) -> AwsStore {
         bucket: BUCKET.into(),
         queue: QUEUE.into(),
     };
-    AwsStore::connect(&mcfstore::Aws::from_sdk(sdk.clone()), names).await.unwrap()
+    AwsStore::connect(&mcfstore::Aws::from_sdk(sdk.clone()), names)
+        .await
+        .unwrap()
 }
 
 fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {

@@ -185,6 +185,7 @@ pub async fn deploy(s: &Session, target: &str, opts: Options, artifacts: Option<
     let stacks = s.plan.select(target)?;
     for stack in &stacks {
         s.renderer().template(stack)?;
+        s.check_output_refs(stack)?;
     }
     let aws = s.aws().await?;
     crate::lock::with_lock(

@@ -14,7 +14,12 @@ pub fn run(s: &Session, target: &str, out: Option<PathBuf>) -> Result<u8> {
     // Offline: upstream outputs are placeholders, marked as such in the parameters file.
     let none = DeployedOutputs::new();
     let mut docs = Vec::new();
-    for stack in s.plan.select(target)? {
+    let stacks = s.plan.select(target)?;
+    // A reference to an output nobody declares fails the render before anything is written.
+    for stack in &stacks {
+        s.check_output_refs(stack)?;
+    }
+    for stack in stacks {
         let r = s.render(stack, &none, Missing::Placeholder)?;
         let template = dir.join(format!("{}.json", stack.name));
         let params = dir.join(format!("{}.parameters.json", stack.name));

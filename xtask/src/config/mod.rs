@@ -5,6 +5,7 @@
 //! missing key, the files where it may be set) and the key path.
 
 mod locate;
+pub mod schedule;
 mod validate;
 
 use std::collections::BTreeMap;

@@ -186,3 +186,14 @@ fn cidr_arithmetic() {
         parse_cidr("10.0.0.128/25").unwrap()
     ));
 }
+
+#[test]
+fn a_schedule_eventbridge_would_refuse_names_file_line_and_key() {
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  scraper:\n    schedule: \"cron(0 25 * * ? *)\"\n");
+    assert_eq!((e.file.clone(), e.line), (PathBuf::from("test.yaml"), Some(4)));
+    assert_eq!(e.key, "compute.scraper.schedule");
+    assert_eq!(
+        e.to_string(),
+        "test.yaml:4: key `compute.scraper.schedule`: cron(0 25 * * ? *): hours `25`: 25 is out of range: hours is 0 to 23"
+    );
+}

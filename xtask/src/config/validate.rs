@@ -214,14 +214,8 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
         );
     }
     let sc = &c.compute.scraper;
-    if !(sc.schedule.starts_with("cron(") || sc.schedule.starts_with("rate(")) || !sc.schedule.ends_with(')') {
-        return err(
-            "compute.scraper.schedule",
-            format!(
-                "`{}` is not an EventBridge cron(...) or rate(...) expression",
-                sc.schedule
-            ),
-        );
+    if let Err(why) = super::schedule::check(&sc.schedule) {
+        return err("compute.scraper.schedule", why);
     }
     // Fargate's valid CPU/memory pairs.
     let fits = match sc.cpu {
