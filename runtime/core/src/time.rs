@@ -11,6 +11,26 @@
 /// Accepts an optional fraction and a zone of `Z`, `±HH:MM` or `±HHMM`; no zone means UTC
 /// (what MCF's search items send). The error says what is wrong, for a parse error message.
 pub fn normalize_timestamp(s: &str) -> Result<String, String> {
+    let (seconds, _) = parse_instant(s)?;
+    Ok(timestamp_from_unix(seconds))
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 timestamp (`2026-11-28T18:11:08.123Z`,
+/// `…+08:00`; no zone means UTC, as in [`normalize_timestamp`]), or of a date (`2026-11-28`,
+/// its midnight UTC). Digits past the millisecond are dropped. The log tools read `--since`
+/// and log lines' `time` with it.
+pub fn unix_millis(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if t.len() == 10 {
+        let (year, month, day) = parse_date_parts(t).ok_or_else(|| format!("`{t}` is not a date like 2026-11-28"))?;
+        return Ok(days_from_civil(year, month, day) * 86_400_000);
+    }
+    let (seconds, millis) = parse_instant(t)?;
+    Ok(seconds * 1000 + i64::from(millis))
+}
+
+/// Seconds since the epoch and the milliseconds of the fraction.
+fn parse_instant(s: &str) -> Result<(i64, u32), String> {
     let s = s.trim();
     let bytes = s.as_bytes();
     if bytes.len() < 19 || !matches!(bytes[10], b'T' | b't' | b' ') {
@@ -27,25 +47,26 @@ pub fn normalize_timestamp(s: &str) -> Result<String, String> {
         return Err(format!("`{s}` has no valid time part"));
     }
     let mut rest = &s[19..];
+    let mut millis = 0;
     if let Some(fraction) = rest.strip_prefix('.') {
         let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
             return Err(format!("`{s}` has an empty fraction of a second"));
         }
+        // The first three digits, padded: `.5` is 500 ms.
+        millis = fraction
+            .bytes()
+            .take(digits.min(3))
+            .chain(std::iter::repeat(b'0'))
+            .take(3)
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
         rest = &fraction[digits..];
     }
     let offset_minutes = parse_zone(rest).ok_or_else(|| format!("`{s}` has an unreadable time zone `{rest}`"))?;
     let days = days_from_civil(year, month, day);
     let seconds =
         days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second) - offset_minutes * 60;
-    let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
-    let in_day = seconds.rem_euclid(86_400);
-    Ok(format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        in_day / 3600,
-        in_day % 3600 / 60,
-        in_day % 60
-    ))
+    Ok((seconds, millis))
 }
 
 /// Checks a calendar date and returns it as `YYYY-MM-DD`.
@@ -74,6 +95,15 @@ pub fn timestamp_from_unix(seconds: i64) -> String {
         in_day % 3600 / 60,
         in_day % 60
     )
+}
+
+/// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (RFC 3339, UTC):
+/// the `time` of every log line, and how the log tools show CloudWatch's timestamps.
+pub fn timestamp_millis_from_unix(millis: i64) -> String {
+    let seconds = millis.div_euclid(1000);
+    let base = timestamp_from_unix(seconds);
+    // `…SSZ` → `…SS.mmmZ`
+    format!("{}.{:03}Z", &base[..base.len() - 1], millis.rem_euclid(1000))
 }
 
 fn parse_date_parts(s: &str) -> Option<(i64, u32, u32)> {
@@ -199,6 +229,23 @@ mod tests {
     }
 
     #[test]
+    fn milliseconds_format_and_read_back() {
+        assert_eq!(timestamp_millis_from_unix(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            timestamp_millis_from_unix(1_747_384_432_007),
+            "2025-05-16T08:33:52.007Z"
+        );
+        assert_eq!(timestamp_millis_from_unix(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(unix_millis("2025-05-16T08:33:52.007Z"), Ok(1_747_384_432_007));
+        assert_eq!(unix_millis("2025-05-16T16:33:52.5+08:00"), Ok(1_747_384_432_500));
+        assert_eq!(unix_millis("2025-05-16T08:33:52.123456Z"), Ok(1_747_384_432_123));
+        assert_eq!(unix_millis("2025-05-16T08:33:52"), Ok(1_747_384_432_000));
+        assert_eq!(unix_millis("1970-01-02"), Ok(86_400_000));
+        assert!(unix_millis("2025-02-30").unwrap_err().contains("2025-02-30"));
+        assert!(unix_millis("an hour ago").unwrap_err().contains("an hour ago"));
+    }
+
+    #[test]
     fn dates_are_checked_and_timestamps_cut() {
         assert_eq!(normalize_date("2026-04-17").unwrap(), "2026-04-17");
         assert_eq!(normalize_date("2026-04-17T00:00:00Z").unwrap(), "2026-04-17");
@@ -230,6 +277,8 @@ mod properties {
             let sign = if east { '+' } else { '-' };
             let local = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.123{sign}{off_h:02}:{off_m:02}");
             let utc = normalize_timestamp(&local).expect("valid");
+            prop_assert_eq!(unix_millis(&local).expect("valid") % 1000, 123);
+            prop_assert_eq!(timestamp_millis_from_unix(unix_millis(&local).expect("valid")), utc.replace('Z', ".123Z"));
             prop_assert_eq!(normalize_timestamp(&utc).expect("valid"), utc.clone());
             let offset = i64::from(off_h * 60 + off_m) * if east { 1 } else { -1 };
             let local_minutes = days_from_civil(y, mo, d) * 1440 + i64::from(h * 60 + mi);

@@ -10,10 +10,16 @@
 //!   timeout and moves it to the dead-letter queue after `max_receive_count` receives.
 //!
 //! Records are handled one after the other, so at most one raw document is in memory.
+//!
+//! Each record's report is one log line in the format every component writes
+//! ([`mcfcore::log`]): `info` stored, `warn` rejected, `error` failed, with the report's fields.
+
+use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use bytes::Bytes;
 use mcfcore::layout::ParseMessage;
+use mcfcore::log::{Level, Log, LogLine, Stdout};
 use mcfstore::{Aws, Names, PostStore, PutOutcome, RawStore, StoreError};
 use serde::Serialize;
 
@@ -22,9 +28,13 @@ use serde::Serialize;
 pub struct Handler {
     posts: PostStore,
     raw: RawStore,
-    /// One JSON line per record on stdout (CloudWatch Logs in Lambda).
-    log: bool,
+    /// Where the line of each record goes: stdout in Lambda (CloudWatch Logs), a collecting
+    /// sink when the deployer runs the handler; `None`: nowhere.
+    log: Option<Log>,
 }
+
+/// The component name in log lines and log groups (`/aws/lambda/mcfpipe-<env>-mcfparse`).
+pub const COMPONENT: &str = "mcfparse";
 
 /// How one record ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,9 +63,33 @@ pub struct RecordReport {
     pub outcome: Outcome,
 }
 
+impl RecordReport {
+    /// The record's log line: its fields as they are, a level by how it ended, and a message
+    /// for people.
+    pub fn log_line(&self, component: &str) -> LogLine {
+        let subject = match &self.uuid {
+            Some(uuid) => format!("post {uuid}"),
+            None => format!("message {}", self.message_id),
+        };
+        let (level, message) = match &self.outcome {
+            Outcome::Stored { put } => (Level::Info, format!("{subject} {}", put.as_str())),
+            Outcome::Rejected { reject_key, .. } => (Level::Warn, format!("{subject} rejected, kept at {reject_key}")),
+            Outcome::Failed { .. } => (
+                Level::Error,
+                format!("{subject} failed, left on the queue for redelivery"),
+            ),
+        };
+        LogLine::new(component, level, message).fields_of(self)
+    }
+}
+
 impl Handler {
     pub fn new(posts: PostStore, raw: RawStore) -> Handler {
-        Handler { posts, raw, log: true }
+        Handler {
+            posts,
+            raw,
+            log: Some(Log::new(COMPONENT, Arc::new(Stdout))),
+        }
     }
 
     /// The handler for the resources `names` gives (`POSTS_TABLE`, `DATA_BUCKET`).
@@ -66,10 +100,17 @@ impl Handler {
         ))
     }
 
-    /// Turns the per-record JSON log lines on or off (the local poller's caller may prefer
-    /// its own summary).
+    /// Turns the per-record JSON log lines on stdout on or off (the local poller's caller
+    /// may prefer its own summary).
     pub fn with_log(mut self, log: bool) -> Handler {
-        self.log = log;
+        self.log = log.then(|| Log::new(COMPONENT, Arc::new(Stdout)));
+        self
+    }
+
+    /// Sends the per-record log lines to `log` instead (a collecting sink: the deployer ships
+    /// them to the function's log group itself).
+    pub fn with_logger(mut self, log: Log) -> Handler {
+        self.log = Some(log);
         self
     }
 
@@ -91,9 +132,8 @@ impl Handler {
         let mut reports = Vec::with_capacity(event.records.len());
         for message in &event.records {
             let report = self.handle_record(message).await;
-            if self.log {
-                // A struct of strings always serialises; an empty line is better than a panic.
-                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            if let Some(log) = &self.log {
+                log.write(&report.log_line(log.component()));
             }
             reports.push(report);
         }
@@ -271,5 +311,46 @@ mod tests {
             line,
             serde_json::json!({"message_id": "a", "outcome": "stored", "put": "inserted"})
         );
+    }
+
+    #[test]
+    fn each_record_logs_one_line_with_its_report_and_a_level_by_outcome() {
+        let report = |outcome| RecordReport {
+            message_id: "m1".into(),
+            uuid: Some("u1".into()),
+            key: Some("raw/2026-01-01/u1.json".into()),
+            outcome,
+        };
+        let stored = report(Outcome::Stored {
+            put: PutOutcome::Inserted,
+        })
+        .log_line(COMPONENT)
+        .to_value();
+        let fields = |v: &serde_json::Value| {
+            let mut v = v.clone();
+            v.as_object_mut().unwrap().remove("time");
+            v
+        };
+        assert_eq!(
+            fields(&stored),
+            serde_json::json!({"level": "info", "component": "mcfparse", "message": "post u1 inserted",
+                "message_id": "m1", "uuid": "u1", "key": "raw/2026-01-01/u1.json", "outcome": "stored", "put": "inserted"})
+        );
+        assert!(mcfcore::time::unix_millis(stored["time"].as_str().unwrap()).is_ok());
+        let rejected = report(Outcome::Rejected {
+            reject_key: "rejects/x".into(),
+            reason: "bad".into(),
+        })
+        .log_line(COMPONENT);
+        assert_eq!(
+            (rejected.level, rejected.fields["reason"].as_str()),
+            (Level::Warn, Some("bad"))
+        );
+        let mut failed = report(failed("throttled".into()));
+        failed.uuid = None;
+        let failed = failed.log_line(COMPONENT);
+        assert_eq!(failed.level, Level::Error);
+        assert_eq!(failed.message, "message m1 failed, left on the queue for redelivery");
+        assert_eq!(failed.fields["error"], "throttled");
     }
 }

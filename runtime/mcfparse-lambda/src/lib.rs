@@ -11,5 +11,5 @@
 pub mod handler;
 pub mod local;
 
-pub use handler::{Handler, Outcome, RecordReport};
+pub use handler::{COMPONENT, Handler, Outcome, RecordReport};
 pub use local::{DrainError, DrainOptions, DrainSummary, drain, lambda_event};

@@ -9,7 +9,8 @@
 //! - [`client`] and [`fetch`]: one HTTP attempt, then pacing and retries around it.
 //! - [`store`]: the [`Store`] trait for everything outside MCF, and [`MemoryStore`];
 //!   [`aws`]: the DynamoDB/S3/SQS implementation and the profile item format.
-//! - [`run`]: one run, top to bottom; [`summary`]: what it reports and checkpoints.
+//! - [`run`]: one run, top to bottom, logging through [`RunOptions::log`] in the format
+//!   every component writes (`mcfcore::log`); [`summary`]: what it reports and checkpoints.
 //!
 //! The `mcfscrape` binary (`src/main.rs`) wires these from flags and environment variables.
 
@@ -20,6 +21,9 @@ pub mod fetch;
 pub mod run;
 pub mod store;
 pub mod summary;
+
+/// The component name in log lines and log groups (`/ecs/mcfpipe-<env>-mcfscrape`).
+pub const COMPONENT: &str = "mcfscrape";
 
 pub use client::{ClientConfig, McfClient};
 pub use core::retry::RetryPolicy;

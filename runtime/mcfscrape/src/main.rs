@@ -1,5 +1,10 @@
 //! `mcfscrape`: one scraper run, configured by flags or environment variables (the Fargate
 //! task sets the variables), ending with the run summary as one JSON line on stdout.
+//!
+//! Every line it writes is in the log-line format of all components (`mcfcore::log`): the
+//! progress lines on stderr (`mcfscrape: …` text instead when stderr is a terminal), the
+//! summary on stdout with the summary's fields. The task's `awslogs` driver ships both streams
+//! to `/ecs/mcfpipe-<env>-mcfscrape`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use mcfcore::SearchProfile;
+use mcfcore::log::{Level, LogLine, LogSink, Stderr};
 use mcfscrape::aws::{AwsNames, AwsStore};
 use mcfscrape::{ClientConfig, Fetcher, McfClient, MemoryStore, RetryPolicy, RunOptions, RunSummary};
 
@@ -78,7 +84,7 @@ struct Cli {
     /// run continues where this one stopped.
     #[arg(long, env = "MCFSCRAPE_MAX_POSTS")]
     max_posts: Option<u32>,
-    /// No progress lines on stderr (the summary line is still printed).
+    /// No progress lines on stderr (the summary line is still printed on stdout).
     #[arg(long, short)]
     quiet: bool,
 }
@@ -96,23 +102,25 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("mcfscrape: cannot start the async runtime: {e}");
+            fail(format!("cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(scrape(cli)) {
         Ok(summary) => {
-            match serde_json::to_string(&summary) {
-                Ok(line) => println!("{line}"),
-                Err(e) => eprintln!("mcfscrape: cannot print the summary: {e}"),
-            }
+            println!("{}", summary.log_line().to_json());
             ExitCode::from(summary.outcome.exit_code())
         }
         Err(e) => {
-            eprintln!("mcfscrape: {e:#}");
+            fail(format!("{e:#}"));
             ExitCode::from(1)
         }
     }
+}
+
+/// What stopped the binary before or outside a run, as an error line on stderr.
+fn fail(message: String) {
+    Stderr::auto().write(&LogLine::new(mcfscrape::COMPONENT, Level::Error, message));
 }
 
 async fn scrape(cli: Cli) -> Result<RunSummary> {

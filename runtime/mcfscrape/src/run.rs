@@ -9,11 +9,13 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use mcfcore::SearchProfile;
 use mcfcore::layout::{ParseMessage, raw_key};
+use mcfcore::log::{Level, Log, Stderr};
 use mcfparse::{SearchPage, parse_search_response};
 use mcfstore::RejectReason;
 use serde_json::Value;
@@ -32,8 +34,12 @@ pub struct RunOptions {
     pub page_limit: u32,
     /// A checkpoint older than this is not resumed: its finished queries are stale by now.
     pub max_resume_age: Duration,
-    /// No progress lines on stderr.
+    /// No log lines at all (tests, benchmarks).
     pub quiet: bool,
+    /// Where the run's log lines go (`mcfcore::log`): by default stderr, `mcfscrape: …`
+    /// text on a terminal and JSON lines otherwise; a collecting sink when the deployer runs
+    /// the scraper in-process and ships its lines.
+    pub log: Log,
     /// Fetch at most this many job details, then stop with [`Outcome::Limited`], keeping the
     /// checkpoint so the next run continues (a first run against MCF can be thousands of posts).
     pub max_posts: Option<u32>,
@@ -47,6 +53,7 @@ impl Default for RunOptions {
             page_limit: PAGE_LIMIT,
             max_resume_age: Duration::from_secs(24 * 3600),
             quiet: false,
+            log: Log::new(crate::COMPONENT, Arc::new(Stderr::auto())),
             max_posts: None,
             odd_posts: OddPostPolicy::default(),
         }
@@ -108,26 +115,27 @@ pub async fn run<S: Store>(fetcher: &mut Fetcher, store: &S, options: &RunOption
     match result {
         Ok(()) => {}
         Err(Stop::Blocked { url, message }) => {
-            run.log(&message);
+            run.log(Level::Error, &message);
             run.summary.outcome = Outcome::Blocked;
             run.summary.blocked = true;
             run.summary.blocked_url = Some(url);
             run.summary.error = Some(message);
         }
         Err(Stop::Error(message)) => {
-            run.log(&message);
+            run.log(Level::Error, &message);
             run.summary.outcome = Outcome::Failed;
             run.summary.error = Some(message);
         }
         Err(Stop::Limited(max)) => {
-            run.log(&format!(
-                "stopped after {max} job details (the limit); the next run continues from here"
-            ));
+            run.log(
+                Level::Info,
+                &format!("stopped after {max} job details (the limit); the next run continues from here"),
+            );
             run.summary.outcome = Outcome::Limited;
         }
     }
     if let Some(Stop::Error(message) | Stop::Blocked { message, .. }) = flushed {
-        run.log(&message);
+        run.log(Level::Error, &message);
     }
     if run.summary.outcome == Outcome::Completed {
         // A checkpoint left behind would make the next run skip every query as done.
@@ -222,23 +230,42 @@ impl<S: Store> Run<'_, S> {
         {
             let age = self.checkpoint.started_unix.saturating_sub(previous.started_unix);
             if age <= self.options.max_resume_age.as_secs() {
-                self.log(&format!(
-                    "resuming run {} ({} queries already done)",
-                    previous.run_id,
-                    previous.done.len()
-                ));
+                self.log(
+                    Level::Info,
+                    &format!(
+                        "resuming run {} ({} queries already done)",
+                        previous.run_id,
+                        previous.done.len()
+                    ),
+                );
                 self.summary.resumed_from = Some(previous.run_id.clone());
                 self.checkpoint = previous;
             } else {
-                self.log(&format!(
-                    "ignoring the checkpoint of run {}: {age} s old",
-                    previous.run_id
-                ));
+                self.log(
+                    Level::Warn,
+                    &format!("ignoring the checkpoint of run {}: {age} s old", previous.run_id),
+                );
             }
         }
+        self.log(
+            Level::Info,
+            &format!(
+                "run {} started: {} search profile(s)",
+                self.summary.run_id,
+                profiles.len()
+            ),
+        );
         for profile in &profiles {
             self.summary.profiles += 1;
             self.profile(profile).await?;
+            let s = &self.summary;
+            self.log(
+                Level::Info,
+                &format!(
+                    "profile `{}` paged: so far {} page(s), {} post(s) seen, {} fetched",
+                    profile.name, s.pages, s.posts_seen, s.fetched
+                ),
+            );
         }
         Ok(())
     }
@@ -289,11 +316,14 @@ impl<S: Store> Run<'_, S> {
                 if page == 0 {
                     match split(&query, results.total) {
                         Split::Into(parts) => {
-                            self.log(&format!(
-                                "`{key}` matches {} posts, MCF's cap: splitting it into {} category queries",
-                                results.total,
-                                parts.len()
-                            ));
+                            self.log(
+                                Level::Info,
+                                &format!(
+                                    "`{key}` matches {} posts, MCF's cap: splitting it into {} category queries",
+                                    results.total,
+                                    parts.len()
+                                ),
+                            );
                             self.summary.split_queries += 1;
                             self.checkpoint.split.push(key);
                             self.save().await?;
@@ -301,10 +331,13 @@ impl<S: Store> Run<'_, S> {
                             continue 'queries;
                         }
                         Split::Capped => {
-                            self.log(&format!(
-                                "`{key}` matches {} posts: only the first {RESULTS_CAP} can be paged",
-                                results.total
-                            ));
+                            self.log(
+                                Level::Warn,
+                                &format!(
+                                    "`{key}` matches {} posts: only the first {RESULTS_CAP} can be paged",
+                                    results.total
+                                ),
+                            );
                             self.summary.capped_queries += 1;
                         }
                         Split::Keep => {}
@@ -339,12 +372,15 @@ impl<S: Store> Run<'_, S> {
             .collect();
         for reject in &results.rejects {
             self.summary.rejected_items += 1;
-            self.log(&format!(
-                "search item {} ({}) unreadable: {}",
-                reject.index,
-                reject.uuid.as_deref().unwrap_or("no uuid"),
-                reject.error
-            ));
+            self.log(
+                Level::Warn,
+                &format!(
+                    "search item {} ({}) unreadable: {}",
+                    reject.index,
+                    reject.uuid.as_deref().unwrap_or("no uuid"),
+                    reject.error
+                ),
+            );
             // The detail may well be readable: let the parser judge it.
             candidates.extend(reject.uuid.clone().map(|uuid| (uuid, None)));
         }
@@ -429,7 +465,7 @@ impl<S: Store> Run<'_, S> {
             }
             Err(e) => {
                 self.summary.failed += 1;
-                self.log(&format!("job {uuid}: {e}; the next run fetches it again"));
+                self.log(Level::Warn, &format!("job {uuid}: {e}; the next run fetches it again"));
             }
         }
         Ok(())
@@ -476,9 +512,10 @@ impl<S: Store> Run<'_, S> {
         let Some((url, detail, body)) = block_sign(result) else {
             // `core::block` quarantines only after a block sign; anything else is a failure.
             self.summary.failed += 1;
-            self.log(&format!(
-                "job {uuid}: no answer to quarantine; the next run fetches it again"
-            ));
+            self.log(
+                Level::Warn,
+                &format!("job {uuid}: no answer to quarantine; the next run fetches it again"),
+            );
             return Ok(());
         };
         let probe_url = probe.map_or("the confirming probe", |p| p.url.as_str());
@@ -499,7 +536,7 @@ impl<S: Store> Run<'_, S> {
         timed(&mut self.store_time, self.store.put_reject(&key, body.clone(), &record))
             .await
             .map_err(store_stop)?;
-        self.log(&format!("job {uuid} quarantined at {key}: {reason}"));
+        self.log(Level::Warn, &format!("job {uuid} quarantined at {key}: {reason}"));
         self.summary.quarantined += 1;
         self.summary.quarantine.push(Quarantined {
             uuid,
@@ -584,9 +621,10 @@ impl<S: Store> Run<'_, S> {
         self.summary.finished_at = now_timestamp();
     }
 
-    fn log(&self, message: &str) {
+    fn log(&self, level: Level, message: &str) {
         if !self.options.quiet {
-            eprintln!("mcfscrape: {message}");
+            let log = &self.options.log;
+            log.write(&log.line(level, message));
         }
     }
 }

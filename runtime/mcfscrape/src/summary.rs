@@ -32,6 +32,27 @@ impl Outcome {
     }
 }
 
+impl RunSummary {
+    /// The run's last log line: how it ended (`info`, `warn` when posts were quarantined or
+    /// details failed, `error` when it failed or was blocked) with every field of the summary.
+    /// The binary prints it as its one line on stdout; the deployer ships it with the rest.
+    pub fn log_line(&self) -> mcfcore::log::LogLine {
+        use mcfcore::log::{Level, LogLine};
+        let (level, how) = match self.outcome {
+            Outcome::Completed if self.quarantined > 0 || self.failed > 0 => (Level::Warn, "completed"),
+            Outcome::Completed => (Level::Info, "completed"),
+            Outcome::Limited => (Level::Info, "stopped at its limit"),
+            Outcome::Failed => (Level::Error, "failed"),
+            Outcome::Blocked => (Level::Error, "blocked"),
+        };
+        let message = format!(
+            "run {} {how}: {} post(s) seen, {} new, {} changed, {} fetched, {} failed, {} quarantined",
+            self.run_id, self.posts_seen, self.new, self.changed, self.fetched, self.failed, self.quarantined
+        );
+        LogLine::new(crate::COMPONENT, level, message).fields_of(self)
+    }
+}
+
 /// Counts and timings of one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -194,6 +215,50 @@ mod tests {
         assert_eq!(
             [Outcome::Completed, Outcome::Failed, Outcome::Blocked].map(Outcome::exit_code),
             [0, 1, 3]
+        );
+    }
+
+    #[test]
+    fn the_summary_is_a_log_line_carrying_every_field() {
+        use mcfcore::log::{Level, LogLine};
+        let summary = RunSummary {
+            run_id: "2026-11-28T18:11:08Z".into(),
+            posts_seen: 10,
+            fetched: 4,
+            ..RunSummary::default()
+        };
+        let line = summary.log_line();
+        assert_eq!((line.level, line.component.as_str()), (Level::Info, "mcfscrape"));
+        assert!(
+            line.message
+                .starts_with("run 2026-11-28T18:11:08Z completed: 10 post(s) seen"),
+            "{}",
+            line.message
+        );
+        let json = line.to_json();
+        // Readers of the summary line still read a summary from it.
+        assert_eq!(serde_json::from_str::<RunSummary>(&json).unwrap(), summary);
+        assert_eq!(
+            LogLine::parse(&json).map(|l| l.fields["fetched"].clone()),
+            Some(4.into())
+        );
+        let level = |outcome, failed| {
+            RunSummary {
+                outcome,
+                failed,
+                ..RunSummary::default()
+            }
+            .log_line()
+            .level
+        };
+        assert_eq!(
+            [
+                level(Outcome::Completed, 1),
+                level(Outcome::Limited, 0),
+                level(Outcome::Failed, 0),
+                level(Outcome::Blocked, 0)
+            ],
+            [Level::Warn, Level::Info, Level::Error, Level::Error]
         );
     }
 }

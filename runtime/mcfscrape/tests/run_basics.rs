@@ -288,3 +288,53 @@ async fn max_posts_stops_early_and_the_next_run_goes_on_from_there() {
     assert_eq!(queued_once(&store), server.uuids().into_iter().collect());
     assert_eq!(store.saved_checkpoint(), None);
 }
+
+#[tokio::test]
+async fn the_run_logs_lines_of_the_one_format_to_its_sink() {
+    use std::sync::Arc;
+
+    use mcfcore::log::{Collect, Level, Log, LogLine};
+    use mcffixture::Fault;
+
+    let sink = Arc::new(Collect::new());
+    let logging = RunOptions {
+        log: Log::new(mcfscrape::COMPONENT, sink.clone()),
+        ..RunOptions::default()
+    };
+    let server = FixtureServer::default_on_free_port().unwrap();
+    let store = MemoryStore::new(vec![profile("all", &[], &[]), profile("data", &["data"], &[])]);
+    let summary = run(&mut fetcher(&server, 0.0), &store, &logging).await;
+    assert_completed(&summary);
+    let lines = sink.take();
+    let said: Vec<(Level, &str)> = lines.iter().map(|l| (l.level, l.message.as_str())).collect();
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(
+        said[0]
+            .1
+            .starts_with(&format!("run {} started: 2 search profile(s)", summary.run_id)),
+        "{said:?}"
+    );
+    assert!(said[1].1.starts_with("profile `all` paged"), "{said:?}");
+    assert!(said[2].1.starts_with("profile `data` paged"), "{said:?}");
+    for line in &lines {
+        assert_eq!((line.level, line.component.as_str()), (Level::Info, "mcfscrape"));
+        // Written as the format says, and read back the same.
+        assert_eq!(LogLine::parse(&line.to_json()).as_ref(), Some(line));
+    }
+
+    // A block is an error line; `quiet` writes none at all.
+    let blocked = FixtureServer::start(
+        0,
+        Scenario::default(),
+        vec![Fault::nth(Route::Search, 1, Fault::status(403))],
+    )
+    .unwrap();
+    let summary = run(&mut fetcher(&blocked, 0.0), &MemoryStore::new(everything()), &logging).await;
+    assert_eq!(summary.outcome, Outcome::Blocked);
+    let last = sink.take().pop().expect("a line");
+    assert_eq!(last.level, Level::Error);
+    assert_eq!(Some(&last.message), summary.error.as_ref());
+    let quiet = RunOptions { quiet: true, ..logging };
+    run(&mut fetcher(&server, 0.0), &MemoryStore::new(everything()), &quiet).await;
+    assert!(sink.take().is_empty());
+}
