@@ -33,6 +33,7 @@ pub trait Clients {
     fn ecr(&self) -> aws_sdk_ecr::Client;
     fn lambda(&self) -> aws_sdk_lambda::Client;
     fn ecs(&self) -> aws_sdk_ecs::Client;
+    fn logs(&self) -> aws_sdk_cloudwatchlogs::Client;
 }
 
 impl Clients for Aws {
@@ -50,6 +51,9 @@ impl Clients for Aws {
     }
     fn ecs(&self) -> aws_sdk_ecs::Client {
         aws_sdk_ecs::Client::new(self.sdk())
+    }
+    fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(self.sdk())
     }
 }
 

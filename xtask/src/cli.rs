@@ -218,6 +218,43 @@ and the workflow still runs."
         #[arg(long, value_name = "ENV")]
         confirm: Option<String>,
     },
+    /// The components' CloudWatch Logs (the parser function, the scraper task, every log group
+    /// the stacks declare), merged by time.
+    #[command(
+        long_about = "The components' CloudWatch Logs, merged by time: every AWS::Logs::LogGroup of the\n\
+environment's stacks (the parser function's, the scraper task's, and any later component's),\n\
+or one component's. Each event is shown as `time component level message key=value…`; lines\n\
+that are not JSON log lines (the Lambda runtime's START/END/REPORT) as they are.\n\
+--output json prints each event as a JSON line (group, stream, timestamp, message parsed when\n\
+it is JSON), then the result line.\n\n\
+Runs of the scraper and the parser in this process (`run search`, `up`) ship their lines to the\n\
+same groups, under a stream xtask/<date>/<time>-<pid>, so this works the same on `local`.\n\n\
+--follow polls for new events (every 2 s on AWS, faster on an emulator) until interrupted\n\
+(Ctrl-C); --follow-for 10m follows for that long, then prints the result line and exits 0.\n\n\
+Exit codes: 0 the events were read, none included (\"no log events since …\"); 1 an unknown\n\
+component (the known ones are listed), a log group not deployed yet (with the deploy command\n\
+that creates it), or an AWS error."
+    )]
+    Logs {
+        /// One component (`mcfparse`, `mcfscrape`, …); default: every component with logs.
+        component: Option<String>,
+        #[command(flatten)]
+        env: EnvArg,
+        /// From when: a duration back from now (30s, 30m, 1h, 2d, 1w, 1h30m) or a time
+        /// (2026-11-28T18:00:00Z, 2026-11-29T02:00:00+08:00, 2026-11-28).
+        #[arg(long, default_value = "1h", value_name = "WHEN")]
+        since: String,
+        /// Keep polling for new events until interrupted (Ctrl-C).
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Follow for this long (30s, 10m, 1h), then stop with the result line.
+        #[arg(long, value_name = "DURATION")]
+        follow_for: Option<String>,
+        /// A CloudWatch Logs filter pattern, passed as is: `error`, `"a uuid"`,
+        /// `{ $.level = "error" }`.
+        #[arg(long, value_name = "PATTERN")]
+        filter: Option<String>,
+    },
     /// Remove the environment's deploy lock (left by a deploy or teardown that was killed),
     /// naming who held it.
     Unlock {
@@ -431,6 +468,23 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             .await
         }
         Command::Unlock { env } => commands::unlock::run(&open(&env, ui)?).await,
+        Command::Logs {
+            component,
+            env,
+            since,
+            follow,
+            follow_for,
+            filter,
+        } => {
+            let opts = commands::logs::Options {
+                component,
+                since,
+                follow,
+                follow_for,
+                filter,
+            };
+            commands::logs::run(&open(&env, ui)?, &opts).await
+        }
         Command::Local { action } => commands::local::run(&project, &ui, action),
         Command::Bench { which, options } => match which {
             None => bench::deploy::run(&project, &ui, options.runs, options.write),

@@ -14,6 +14,7 @@ pub mod files;
 pub mod lint;
 pub mod local;
 pub mod lock;
+pub mod logs;
 pub mod release;
 pub mod render;
 pub mod resolve;

@@ -19,6 +19,8 @@ pub enum Format {
 pub struct Ui {
     pub format: Format,
     color: bool,
+    /// Colour on stdout too (log lines are results, and go there).
+    color_out: bool,
     started: Instant,
     /// Where output goes: the terminal, or a buffer (tests read what a user would see).
     capture: Option<Arc<Mutex<String>>>,
@@ -33,10 +35,12 @@ const BOLD: &str = "\x1b[1m";
 
 impl Ui {
     pub fn new(format: Format) -> Ui {
-        let color = format == Format::Text && std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let text = format == Format::Text && std::env::var_os("NO_COLOR").is_none();
+        let color = text && std::io::stderr().is_terminal();
         Ui {
             format,
             color,
+            color_out: text && std::io::stdout().is_terminal(),
             started: Instant::now(),
             capture: None,
         }
@@ -47,6 +51,7 @@ impl Ui {
         Ui {
             format,
             color: false,
+            color_out: false,
             started: Instant::now(),
             capture: Some(buffer),
         }
@@ -57,6 +62,7 @@ impl Ui {
         Ui {
             format: self.format,
             color: self.color,
+            color_out: self.color_out,
             started: self.started,
             capture: self.capture.clone(),
         }
@@ -256,6 +262,37 @@ impl Ui {
             self.step(stack, &format!("parameter {k}: removed"));
         }
         n
+    }
+
+    /// One log event of `logs` on stdout (text mode): `time component level message
+    /// key=value…`, the component padded to `width`; on a terminal the level is coloured, and
+    /// the message of a warning or an error too.
+    pub fn log_event(&self, shown: &crate::logs::show::Shown, width: usize) {
+        if self.json() {
+            return;
+        }
+        let line = if self.color_out {
+            use mcfcore::log::Level;
+            let level = shown.level.map_or("", Level::as_str);
+            let colour = match shown.level {
+                Some(Level::Error) => RED,
+                Some(Level::Warn) => YELLOW,
+                Some(Level::Info) => GREEN,
+                Some(Level::Debug) | None => DIM,
+            };
+            // Pad before painting: escape codes have no width.
+            let text = match shown.level {
+                Some(Level::Error | Level::Warn) => format!("{colour}{}{RESET}", shown.text),
+                _ => shown.text.clone(),
+            };
+            format!(
+                "{DIM}{}{RESET} {BOLD}{:<width$}{RESET} {colour}{level:<5}{RESET} {text}",
+                shown.time, shown.component
+            )
+        } else {
+            shown.plain(width)
+        };
+        self.write(false, &format!("{line}\n"));
     }
 
     /// Plain text for the result on stdout (text mode).

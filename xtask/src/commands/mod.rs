@@ -8,6 +8,7 @@ pub mod diff;
 pub mod drift;
 pub mod lint;
 pub mod local;
+pub mod logs;
 pub mod outputs;
 pub mod promote;
 pub mod release;

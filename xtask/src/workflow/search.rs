@@ -2,10 +2,16 @@
 //! server that serves the repository's captures), writes raw documents and queues them; the
 //! parser step drains the queue through the Lambda's own handler; the report says what
 //! happened and where the data is.
+//!
+//! Both components log into collecting sinks here, and their lines are shipped to their own
+//! log groups as the run goes (`logs::ship`): on every environment, because they ran on this
+//! host and nowhere else would have them (on AWS the scraper's lines land in the task's group,
+//! the parser's, with `--drain`, in the function's, under a stream named for this run).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
+use mcfcore::log::Log;
 use mcffixture::FixtureServer;
 use mcfparse_lambda::{DrainOptions, DrainSummary, Handler};
 use mcfscrape::aws::{AwsNames, AwsStore};
@@ -14,6 +20,7 @@ use serde::Serialize;
 
 use super::DataNames;
 use crate::aws::Aws;
+use crate::logs::ship::{Shipped, Shipping, Target, stream_name};
 use crate::session::Session;
 use crate::ui::Ui;
 use serde_json::json;
@@ -45,6 +52,10 @@ pub struct Options {
     /// Run the parser step here (the emulator runs no Lambda code); otherwise the deployed
     /// function consumes the queue.
     pub drain: bool,
+    /// Where the scraper's log lines go; `None`: nowhere (no progress lines).
+    pub scraper_log: Option<Log>,
+    /// Where the parser's per-record lines go; `None`: nowhere.
+    pub parser_log: Option<Log>,
 }
 
 /// Where the documents came from.
@@ -78,6 +89,9 @@ pub struct Report {
     pub posts_in_table: Option<u64>,
     pub seconds: f64,
     pub data: Locations,
+    /// Where the components' log lines were shipped (`None` when they were not collected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<Shipped>,
 }
 
 impl Report {
@@ -168,6 +182,22 @@ impl Report {
             "run log    table {} (pk = scrape_run, sk = {})\n",
             self.data.dimensions_table, s.run_id
         ));
+        if let Some(logs) = &self.logs {
+            let shipped: Vec<String> = logs
+                .groups
+                .iter()
+                .filter(|g| g.shipped > 0)
+                .filter_map(|g| g.group.as_ref().map(|name| format!("{name} ({} line(s))", g.shipped)))
+                .collect();
+            if !shipped.is_empty() {
+                out.push_str(&format!(
+                    "logs       {} in stream {} (`{}`)\n",
+                    shipped.join(", "),
+                    logs.stream,
+                    logs.read_with
+                ));
+            }
+        }
         out
     }
 }
@@ -224,19 +254,33 @@ pub async fn run(
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;
-    let run_options = RunOptions {
-        quiet: ui.json(),
-        max_posts: options.max_posts,
-        ..RunOptions::default()
+    let run_options = match &options.scraper_log {
+        Some(log) => RunOptions {
+            log: log.clone(),
+            max_posts: options.max_posts,
+            ..RunOptions::default()
+        },
+        None => RunOptions {
+            quiet: true,
+            max_posts: options.max_posts,
+            ..RunOptions::default()
+        },
     };
     let scrape = mcfscrape::run(&mut fetcher, &store, &run_options).await;
     drop(fixture);
-    ui.info(&format!(
-        "scrape {}: {} post(s) seen, {} fetched and queued",
-        serde_json::to_value(scrape.outcome)?.as_str().unwrap_or("done"),
-        scrape.posts_seen,
-        scrape.enqueued
-    ));
+    if let Some(log) = &options.scraper_log {
+        // The run's last line, as the task writes it, stamped before the parse starts.
+        log.write(&scrape.log_line());
+    }
+    // In text mode the scraper's echo (`for_session`) has just shown that line.
+    if options.scraper_log.is_none() || ui.json() {
+        ui.info(&format!(
+            "scrape {}: {} post(s) seen, {} fetched and queued",
+            serde_json::to_value(scrape.outcome)?.as_str().unwrap_or("done"),
+            scrape.posts_seen,
+            scrape.enqueued
+        ));
+    }
 
     let parse = if options.drain {
         let handler = Handler::from_names(
@@ -248,8 +292,11 @@ pub async fn run(
                 parse_queue_url: Some(names.queue_url.clone()),
             },
         )
-        .map_err(|e| anyhow!("{e}"))?
-        .with_log(false);
+        .map_err(|e| anyhow!("{e}"))?;
+        let handler = match &options.parser_log {
+            Some(log) => handler.with_logger(log.clone()),
+            None => handler.with_log(false),
+        };
         ui.info(
             "parsing the queued documents with the parser's handler (local poller: the emulator runs no Lambda code)",
         );
@@ -278,6 +325,7 @@ pub async fn run(
         },
         scrape,
         parse,
+        logs: None,
     })
 }
 
@@ -384,9 +432,11 @@ pub async fn count_posts(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<
     Ok(total)
 }
 
-/// Runs the search on the environment's `names`; the caller reports it.
+/// Runs the search on the environment's `names`, shipping the components' log lines to their
+/// log groups; the caller reports it.
 pub async fn for_session(s: &Session, aws: &Aws, names: &DataNames, flags: &Flags) -> Result<Report> {
     let emulator = aws.endpoint().is_some();
+    let shipping = start_shipping(s, aws).await;
     let options = Options {
         mcf_url: flags.mcf_url.clone(),
         offline: flags.offline,
@@ -396,9 +446,62 @@ pub async fn for_session(s: &Session, aws: &Aws, names: &DataNames, flags: &Flag
         rate: flags.rate,
         max_posts: flags.max_posts,
         drain: flags.drain || emulator,
+        scraper_log: shipping.log(mcfscrape::COMPONENT),
+        parser_log: shipping.log(mcfparse_lambda::COMPONENT),
     };
     let scraper = &s.config.compute.scraper;
-    run(aws, names, &scraper.mcf_url, scraper.rate_per_second, &options, &s.ui).await
+    let result = run(aws, names, &scraper.mcf_url, scraper.rate_per_second, &options, &s.ui).await;
+    // Shipped whether the run failed or not: its lines say why.
+    let mut shipped = shipping.finish().await;
+    shipped.read_with = format!("cargo xtask logs --env {}", s.env);
+    for problem in shipped.problems() {
+        s.ui.warn(&problem);
+    }
+    let mut report = result?;
+    report.logs = Some(shipped);
+    Ok(report)
+}
+
+/// Collecting sinks for the scraper and the parser, shipped to their deployed log groups.
+async fn start_shipping(s: &Session, aws: &Aws) -> Shipping {
+    let groups = match crate::logs::discover(s, &s.cfn(aws)).await {
+        Ok(groups) => groups,
+        Err(e) => {
+            s.ui.warn(&format!(
+                "the log groups cannot be found, this run's log lines stay here: {e:#}"
+            ));
+            Vec::new()
+        }
+    };
+    let target = |component: &str, echo: bool| {
+        let group = groups.iter().find(|g| g.component == component);
+        Target {
+            component: component.to_string(),
+            group: group.filter(|g| g.deployed).map(|g| g.name.clone()),
+            why_not: Some(match group {
+                Some(g) => g.deploy_advice(&s.env),
+                None => format!("no stack of {} declares a log group for {component}", s.env),
+            }),
+            // The scraper's progress shows as it always did (`mcfscrape: …`); the parser's
+            // per-record lines would bury the summary, as its counts say it all.
+            echo: (echo && !s.ui.json()).then(|| s.ui.sibling()),
+        }
+    };
+    let every = if aws.is_emulator() {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(5)
+    };
+    let stream = stream_name(mcfcore::log::now_millis(), std::process::id());
+    Shipping::start(
+        aws,
+        stream,
+        vec![
+            target(mcfscrape::COMPONENT, true),
+            target(mcfparse_lambda::COMPONENT, false),
+        ],
+        every,
+    )
 }
 
 /// Prints the summary and the result line (with `extra` merged in); exit 1 when the data
