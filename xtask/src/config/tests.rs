@@ -197,3 +197,13 @@ fn a_schedule_eventbridge_would_refuse_names_file_line_and_key() {
         "test.yaml:4: key `compute.scraper.schedule`: cron(0 25 * * ? *): hours `25`: 25 is out of range: hours is 0 to 23"
     );
 }
+
+#[test]
+fn a_notification_address_must_be_one() {
+    let e = load_err("account_id: \"123456789012\"\nnotifications:\n  email: me at example\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "notifications.email"));
+    assert!(e.message.contains("is not an e-mail address"), "{e}");
+    let dir = with_env("account_id: \"123456789012\"\nnotifications:\n  email: me@example.com\n");
+    let c = load(dir.path(), dir.path(), "test").unwrap();
+    assert_eq!(c.notifications.email.as_deref(), Some("me@example.com"));
+}

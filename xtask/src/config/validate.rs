@@ -213,6 +213,17 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             format!("must be 2 to 1000, not {}", p.max_concurrency),
         );
     }
+    if let Some(email) = &c.notifications.email {
+        let ok = email.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        }) && !email.chars().any(char::is_whitespace);
+        if !ok {
+            return err(
+                "notifications.email",
+                format!("`{email}` is not an e-mail address (user@example.com), or null for none"),
+            );
+        }
+    }
     let sc = &c.compute.scraper;
     if let Err(why) = super::schedule::check(&sc.schedule) {
         return err("compute.scraper.schedule", why);
