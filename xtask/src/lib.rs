@@ -9,6 +9,7 @@ pub mod cfn;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod iam;
 pub mod lint;
 pub mod local;
 pub mod lock;
