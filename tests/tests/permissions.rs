@@ -1,7 +1,8 @@
 //! Permissions proven, not assumed: every AWS call the scraper and the parser make in a jobs
 //! search on moto is recorded (`mcfstore::record`, an SDK interceptor on their connections) and
 //! checked against the policies of the role each runs under in the deployed compute stack
-//! (`xtask::iam`).
+//! (`xtask::iam`), and against the permissions boundary the CI bootstrap stack gives the
+//! roles on AWS (ci/github-oidc-role.yaml).
 //!
 //! Where moto falls short, and what stands in:
 //! - moto does not enforce IAM (its optional access control evaluates most calls against
@@ -25,7 +26,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use mcffixture::{Fault, FaultKind, FixtureServer, Route};
-use mcfpipe_e2e::{Moto, Project, runtime};
+use mcfpipe_e2e::{Moto, Project, repo_root, runtime};
 use mcfstore::record::{Call, Recorder, Target};
 use serde_json::Value;
 use xtask::iam::{self, Deployed, Report};
@@ -117,6 +118,27 @@ fn exercise(p: &Project, moto: &Moto) -> Exercised {
     })
 }
 
+/// The permissions boundary ci/github-oidc-role.yaml creates, instantiated for `env`.
+fn boundary(env: &str, d: &Deployed) -> Vec<iam::Statement> {
+    let text = std::fs::read_to_string(repo_root().join("ci/github-oidc-role.yaml")).expect("the CI role template");
+    let template: Value = serde_norway::from_str(&text).expect("YAML");
+    let (id, policy) = template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .find(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
+        .expect("a managed policy: the workload roles' boundary");
+    let ci = Deployed {
+        stack: format!("mcfpipe-github-{env}"),
+        parameters: BTreeMap::from([
+            ("Project".to_string(), "mcfpipe".to_string()),
+            ("Environment".to_string(), env.to_string()),
+        ]),
+        ..d.clone()
+    };
+    iam::policy_statements(&template, id, &policy["Properties"]["PolicyDocument"], &ci)
+}
+
 fn recorded(calls: &[Call], component: &str, operation: &str, what: impl Fn(&Call) -> bool) -> bool {
     calls
         .iter()
@@ -181,7 +203,7 @@ fn every_call_of_every_component_is_allowed_by_its_role_and_the_check_fails_with
         "only the components' calls are recorded, not the deployer's"
     );
 
-    // 1. The roles as deployed allow every call.
+    // 1. The roles as deployed allow every call, and so does the boundary they get on AWS.
     let report = iam::check(&e.template, &e.deployed, &e.artifacts, calls, None);
     eprintln!("{}", report.text());
     assert!(report.passed(), "{}", report.text());
@@ -201,6 +223,40 @@ fn every_call_of_every_component_is_allowed_by_its_role_and_the_check_fails_with
         .flat_map(|c| c.platform.iter().map(|g| g.action.as_str()))
         .collect();
     assert!(platform.contains(&"logs:PutLogEvents") && platform.contains(&"ec2:CreateNetworkInterface"));
+    let bounded = iam::check(
+        &e.template,
+        &e.deployed,
+        &e.artifacts,
+        calls,
+        Some(&boundary("local", &e.deployed)),
+    );
+    assert!(bounded.passed(), "the permissions boundary:\n{}", bounded.text());
+    // The roles no component's calls reach (ECS pulling and logging with the execution role,
+    // EventBridge starting the task with the schedule's, Lambda's logs): every grant of every
+    // role is within the boundary, or it would be void on AWS. The one grant it cannot decide:
+    // the schedule passes the task's roles, and the template does not say to which service
+    // (ECS tasks), which the boundary's PassRole names.
+    let coverage = iam::uncovered(&e.template, &e.deployed, &boundary("local", &e.deployed));
+    assert_eq!(coverage.outside, Vec::<String>::new(), "{coverage:#?}");
+    assert_eq!(coverage.undecided.len(), 2, "{coverage:#?}");
+    assert!(
+        coverage
+            .undecided
+            .iter()
+            .all(|u| u.starts_with("ScheduleRole run-scraper[1] iam:PassRole") && u.contains("iam:PassedToService")),
+        "{coverage:#?}"
+    );
+    // The boundary of another environment allows none of it.
+    let other = iam::check(
+        &e.template,
+        &e.deployed,
+        &e.artifacts,
+        calls,
+        Some(&boundary("prod", &e.deployed)),
+    );
+    assert!(!other.passed());
+    assert!(other.components.iter().all(|c| c.denied.len() >= 3), "{}", other.text());
+
     // 2. A copy of the project with one needed statement removed fails the check, naming the
     //    call, its action and resource.
     for (sid, component, operation, action) in [

@@ -31,6 +31,7 @@ pub struct Config {
     pub network: NetworkConfig,
     pub database: DatabaseConfig,
     pub logs: LogsConfig,
+    pub iam: IamConfig,
     pub compute: ComputeConfig,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -93,6 +94,17 @@ pub struct QueueConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogsConfig {
     pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamConfig {
+    /// The managed policy every role of the templates carries as its permissions boundary
+    /// (`PermissionsBoundary`, through `Fn::Sub`, so `${AWS::Partition}` and
+    /// `${AWS::AccountId}` may stand in the ARN): the ceiling of what a workload role can ever
+    /// do, created by the CI bootstrap stack (ci/github-oidc-role.yaml), whose deploy role
+    /// creates no role without it. `None`: no boundary (the emulator, which has no such policy).
+    pub permissions_boundary: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

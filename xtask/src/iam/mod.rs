@@ -230,6 +230,77 @@ pub fn check(
     }
 }
 
+/// What [`uncovered`] found: grants of the template's roles a permissions boundary does not
+/// allow (void on AWS, where a call needs both), and those it cannot decide.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Coverage {
+    pub outside: Vec<String>,
+    pub undecided: Vec<String>,
+}
+
+/// Every grant of every role of `template` (each action of each Allow statement, on each of
+/// its resources, with the statement's own condition values as the request's) evaluated
+/// against `boundary`. This covers the roles no component's calls reach: what ECS does with
+/// the execution role, EventBridge with the schedule's, Lambda with a function's logs. A
+/// wildcard action or resource is taken literally, so a grant wider than the boundary shows.
+pub fn uncovered(template: &Value, deployed: &Deployed, boundary: &[Statement]) -> Coverage {
+    let mut out = Coverage::default();
+    let roles = template
+        .get("Resources")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::IAM::Role"));
+    for (role, _) in roles {
+        let statements = match role_statements(template, role, deployed) {
+            Ok(s) => s,
+            Err(why) => {
+                out.undecided.push(format!("{role}: {why}"));
+                continue;
+            }
+        };
+        for st in statements.iter().filter(|s| s.allow) {
+            let resources = match (&st.resources, st.actions.not) {
+                (Ok(r), false) if !r.not => r.items.clone(),
+                (Err(why), _) => {
+                    out.undecided.push(format!("{role} {}: {why}", st.sid));
+                    continue;
+                }
+                _ => {
+                    out.undecided.push(format!(
+                        "{role} {}: NotAction or NotResource cannot be compared with a boundary",
+                        st.sid
+                    ));
+                    continue;
+                }
+            };
+            let mut context = Context::default();
+            for keys in st.condition.iter().flat_map(|c| c.values()) {
+                for (key, values) in keys {
+                    context = context.with(key, values.clone());
+                }
+            }
+            for action in &st.actions.items {
+                for resource in &resources {
+                    let request = Request {
+                        action: action.clone(),
+                        resource: resource.clone(),
+                        context: context.clone(),
+                    };
+                    let line = |what: String| format!("{role} {} {action} on {resource}: {what}", st.sid);
+                    match eval::evaluate(boundary, &request) {
+                        Decision::Allow(_) => {}
+                        Decision::Unknown(why) => out.undecided.push(line(why)),
+                        Decision::Deny(sid) => out.outside.push(line(format!("the boundary's {sid} denies it"))),
+                        Decision::Implicit(_) => out.outside.push(line("the boundary does not allow it".into())),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn check_component(
     c: &Component,
     role: &str,
@@ -468,6 +539,33 @@ mod tests {
         assert!(c.undecided[0].why.contains("not modelled"), "{}", r.text());
         assert!(c.undecided[1].why.contains("DynamoDB CreateTable"), "{}", r.text());
         assert!(!r.passed());
+    }
+
+    #[test]
+    fn grants_beyond_the_boundary_are_found() {
+        let t = template(json!([
+            {"Sid": "Rows", "Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:Scan"], "Resource": {"Ref": "TableArn"},
+             "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["scrape_run"]}}},
+            {"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
+        ]));
+        let boundary = policy_statements(
+            &t,
+            "boundary",
+            &json!({"Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "arn:aws:dynamodb:*:*:table/mcfpipe-dev-*",
+                 "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["scrape_run", "search_profile"]}}},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}
+            ]}),
+            &deployed(),
+        );
+        let c = uncovered(&t, &deployed(), &boundary);
+        assert_eq!(c.outside.len(), 1, "{c:?}");
+        assert!(
+            c.outside[0].starts_with("Role Rows dynamodb:Scan on arn:aws:dynamodb:"),
+            "{c:?}"
+        );
+        assert_eq!(c.undecided.len(), 1, "{c:?}");
+        assert!(c.undecided[0].contains("iam:PassedToService"), "{c:?}");
     }
 
     #[test]
