@@ -2,6 +2,11 @@
 //! server that serves the repository's captures), writes raw documents and queues them; the
 //! parser step drains the queue through the Lambda's own handler; the report says what
 //! happened and where the data is.
+//!
+//! The scraper and the parser each get a connection of their own, labelled with the
+//! component's name ([`SCRAPER`], [`PARSER`]): with a [`Recorder`] ([`run_recording`]) every call
+//! they make is recorded under that name, for the permission check of their roles
+//! (`crate::iam`). The deployer's own calls (counting posts) are not theirs and are not recorded.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +16,8 @@ use mcfparse_lambda::{DrainOptions, DrainSummary, Handler};
 use mcfscrape::aws::{AwsNames, AwsStore};
 use mcfscrape::{ClientConfig, Fetcher, McfClient, Outcome, RetryPolicy, RunOptions, RunSummary};
 use serde::Serialize;
+
+use mcfstore::record::Recorder;
 
 use super::DataNames;
 use crate::aws::Aws;
@@ -184,6 +191,14 @@ fn outcome_text(s: &RunSummary) -> String {
     }
 }
 
+/// The scraper's component name: its artifact in stacks/compute.yaml, the container the task
+/// definition runs, the label of its recorded calls.
+pub const SCRAPER: &str = "mcfscrape";
+/// The parser's component name (the Lambda function's artifact). The local poller's SQS calls
+/// are recorded as the parser's too: on AWS the event source mapping polls the queue with the
+/// function's role.
+pub const PARSER: &str = "mcfparse";
+
 /// Runs one search: scrape, then (with `drain`) parse everything queued.
 pub async fn run(
     aws: &Aws,
@@ -193,6 +208,25 @@ pub async fn run(
     options: &Options,
     ui: &Ui,
 ) -> Result<Report> {
+    run_recording(aws, names, mcf_default, rate_default, options, ui, None).await
+}
+
+/// [`run`], recording the scraper's and the parser's calls in `recorder` (each under its
+/// component name) when one is given.
+pub async fn run_recording(
+    aws: &Aws,
+    names: &DataNames,
+    mcf_default: &str,
+    rate_default: f64,
+    options: &Options,
+    ui: &Ui,
+    recorder: Option<&Recorder>,
+) -> Result<Report> {
+    let component = |name: &str| match recorder {
+        Some(r) => aws.recording(r, name),
+        None => aws.clone(),
+    };
+    let (scraper_aws, parser_aws) = (component(SCRAPER), component(PARSER));
     let started = Instant::now();
     let (source, fixture) = choose_source(mcf_default, options, ui).await?;
     let rate = options
@@ -214,7 +248,7 @@ pub async fn run(
     .map_err(|e| anyhow!("cannot build the MCF client: {e}"))?;
     let mut fetcher = Fetcher::new(client, RetryPolicy::default(), rate);
     let store = AwsStore::connect(
-        aws,
+        &scraper_aws,
         AwsNames {
             posts_table: names.posts_table.clone(),
             dimensions_table: names.dimensions_table.clone(),
@@ -240,7 +274,7 @@ pub async fn run(
 
     let parse = if options.drain {
         let handler = Handler::from_names(
-            aws,
+            &parser_aws,
             &mcfstore::Names {
                 posts_table: Some(names.posts_table.clone()),
                 data_bucket: Some(names.bucket.clone()),
@@ -253,7 +287,7 @@ pub async fn run(
         ui.info(
             "parsing the queued documents with the parser's handler (local poller: the emulator runs no Lambda code)",
         );
-        let drained = mcfparse_lambda::drain(&aws.sqs(), &names.queue_url, &handler, &DrainOptions::default())
+        let drained = mcfparse_lambda::drain(&parser_aws.sqs(), &names.queue_url, &handler, &DrainOptions::default())
             .await
             .map_err(|e| anyhow!("{e}"))?;
         Some(drained)
