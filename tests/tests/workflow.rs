@@ -295,6 +295,13 @@ const NEEDS: &[(&str, &[&str])] = &[
         &["lambda:CreateFunction", "iam:PassRole", "s3:GetObject"],
     ),
     ("AWS::Lambda::EventSourceMapping", &["lambda:CreateEventSourceMapping"]),
+    ("AWS::SNS::Topic", &["sns:CreateTopic", "sns:TagResource"]),
+    ("AWS::SNS::TopicPolicy", &["sns:SetTopicAttributes"]),
+    ("AWS::SNS::Subscription", &["sns:Subscribe"]),
+    (
+        "AWS::CloudWatch::Alarm",
+        &["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"],
+    ),
     ("AWS::EC2::VPC", &["ec2:CreateVpc", "ec2:ModifyVpcAttribute"]),
     ("AWS::EC2::InternetGateway", &["ec2:CreateInternetGateway"]),
     ("AWS::EC2::VPCGatewayAttachment", &["ec2:AttachInternetGateway"]),
