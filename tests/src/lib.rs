@@ -340,3 +340,62 @@ pub fn http_get(addr: &str, path: &str, accept: &str) -> (u16, BTreeMap<String, 
         .collect();
     (status, headers, raw[split + 4..].to_vec())
 }
+
+/// Whether EventBridge would deliver `event` (JSON) to a rule with `pattern` (JSON). moto
+/// stores event patterns but does not evaluate `$or`, `anything-but` or input transformers,
+/// and its `TestEventPattern` answers an empty body; this asks LocalStack's rule engine
+/// (`localstack-core` on PyPI, which LocalStack tests against AWS) instead, in a virtualenv of
+/// its own: `MCFPIPE_EVENTRULES_PYTHON` (`.ci/run` makes one), else one made here once under
+/// `target/mcfpipe/eventrules-venv`.
+pub fn eventbridge_matches(pattern: &str, event: &str) -> bool {
+    let python = eventrules_python();
+    let script = "import json, sys\n\
+from localstack.services.events.event_rule_engine import EventPatternCompiler, EventRuleEngine\n\
+pattern = EventPatternCompiler().compile_event_pattern(json.loads(sys.argv[1]))\n\
+print(json.dumps(EventRuleEngine().evaluate_pattern_on_event(pattern, json.loads(sys.argv[2]))))\n";
+    let out = Command::new(&python)
+        .args(["-c", script, pattern, event])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+    assert!(
+        out.status.success(),
+        "the EventBridge rule engine failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match String::from_utf8_lossy(&out.stdout).trim() {
+        "true" => true,
+        "false" => false,
+        other => panic!("the EventBridge rule engine answered {other:?}"),
+    }
+}
+
+fn eventrules_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("MCFPIPE_EVENTRULES_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = repo_root().join("target/mcfpipe/eventrules-venv");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".ready");
+    if ready.exists() {
+        return python;
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .expect("python3 -m venv");
+    assert!(status.success(), "cannot create {}", venv.display());
+    // localstack-core imports these at the rule engine's import time without declaring them.
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(["localstack-core", "boto3", "rolo", "jsonpatch"])
+        .status()
+        .expect("pip");
+    assert!(
+        status.success(),
+        "cannot install LocalStack's rule engine into {}",
+        venv.display()
+    );
+    std::fs::write(&ready, "").expect("mark the venv ready");
+    python
+}

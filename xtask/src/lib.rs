@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod files;
+pub mod iam;
 pub mod lint;
 pub mod local;
 pub mod lock;

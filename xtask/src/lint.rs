@@ -240,6 +240,26 @@ pub fn check(r: &Rendered, config: &Config, env: &str, manifest_params: &BTreeSe
                 if text.contains("\"Action\":\"*\"") || text.contains("\"Action\":[\"*\"]") {
                     find(Some(id), "a policy allows every action (`*`)".into());
                 }
+                // The CI deploy role creates no role without the environment's boundary, so a
+                // role without it fails the deploy on AWS (and nothing on the emulator shows it).
+                if kind == "AWS::IAM::Role" {
+                    if let Some(boundary) = &config.iam.permissions_boundary {
+                        let want = serde_json::json!({"Fn::Sub": boundary});
+                        match props.get("PermissionsBoundary") {
+                            Some(got) if *got == want => {}
+                            Some(got) => find(
+                                Some(id),
+                                format!("PermissionsBoundary is {got}, but iam.permissions_boundary names {want}"),
+                            ),
+                            None => find(
+                                Some(id),
+                                format!(
+                                    "no PermissionsBoundary: iam.permissions_boundary names `{boundary}`, and the CI deploy role creates no role without it (add `{{{{- permissions_boundary() }}}}` as in templates/compute.yaml.j2)"
+                                ),
+                            ),
+                        }
+                    }
+                }
             }
             _ => {}
         }
@@ -389,6 +409,42 @@ mod tests {
                 .iter()
                 .any(|t| t.contains("AWS::Region") || t.contains("Literal") || t.contains("Q.Arn")),
             "{text:#?}"
+        );
+    }
+
+    #[test]
+    fn roles_carry_the_configured_permissions_boundary() {
+        let tags = json!([{"Key": "layer", "Value": "compute"}]);
+        let boundary = "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/mcfpipe-dev-boundary";
+        let t = json!({
+            "Resources": {
+                "With": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "mcfpipe-dev-a", "Tags": tags,
+                         "PermissionsBoundary": {"Fn::Sub": boundary}}},
+                "Other": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "mcfpipe-dev-b", "Tags": tags,
+                          "PermissionsBoundary": {"Fn::Sub": boundary.replace("dev", "prod")}}},
+                "Without": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "mcfpipe-dev-c", "Tags": tags}}
+            },
+            "Outputs": {HASH_OUTPUT: {"Value": "h"}}
+        });
+        let r = rendered(t, &[("layer", "compute")]);
+        let dev = config("dev");
+        assert_eq!(dev.iam.permissions_boundary.as_deref(), Some(boundary));
+        let f = check(&r, &dev, "dev", &BTreeSet::new());
+        let text: Vec<String> = f
+            .iter()
+            .map(|f| format!("{}: {}", f.resource.as_deref().unwrap_or("-"), f.message))
+            .collect();
+        assert_eq!(f.len(), 2, "{text:#?}");
+        assert!(
+            text[0].starts_with("Other: PermissionsBoundary is") && text[0].contains("mcfpipe-prod-boundary"),
+            "{text:#?}"
+        );
+        assert!(text[1].starts_with("Without: no PermissionsBoundary"), "{text:#?}");
+        // The emulator's config names none: nothing to require.
+        let local = check(&r, &config("local"), "local", &BTreeSet::new());
+        assert!(
+            !local.iter().any(|f| f.message.contains("PermissionsBoundary")),
+            "{local:#?}"
         );
     }
 

@@ -11,6 +11,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::{Builder, tls};
 
 use crate::StoreError;
+use crate::record::{Interceptor, Recorder};
 
 /// Credentials sent to an emulator on loopback.
 const LOCAL_KEY: &str = "mcfpipe-local";
@@ -23,6 +24,8 @@ pub struct Aws {
     /// Set for an emulator: S3 is then addressed by path, not by virtual host.
     endpoint: Option<String>,
     region: String,
+    /// Set by [`Aws::recording`]: every client records its calls there under this label.
+    recording: Option<(Recorder, std::sync::Arc<str>)>,
 }
 
 /// How to connect: [`Aws::options`] for the defaults, then [`Options::connect`].
@@ -151,7 +154,30 @@ impl Aws {
                 what: "the AWS region (Lambda sets it; set `region` in the config, or export AWS_REGION=ap-southeast-1)",
             });
         };
-        Ok(Aws { sdk, endpoint, region })
+        Ok(Aws {
+            sdk,
+            endpoint,
+            region,
+            recording: None,
+        })
+    }
+
+    /// This connection, with every client it builds recording its calls in `recorder` as those
+    /// of `component` (the name the template's artifact parameters give it: `mcfscrape`,
+    /// `mcfparse`). For the end-to-end tests' permission check (`mcfstore::record`); a
+    /// connection without it has no interceptor and pays nothing.
+    pub fn recording(&self, recorder: &Recorder, component: &str) -> Aws {
+        Aws {
+            recording: Some((recorder.clone(), component.into())),
+            ..self.clone()
+        }
+    }
+
+    fn interceptor(&self) -> Option<Interceptor> {
+        self.recording.as_ref().map(|(recorder, component)| Interceptor {
+            recorder: recorder.clone(),
+            component: component.clone(),
+        })
     }
 
     pub fn sdk(&self) -> &SdkConfig {
@@ -181,19 +207,28 @@ impl Aws {
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.sdk)
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(&self.sdk);
+        if let Some(i) = self.interceptor() {
+            conf = conf.interceptor(i);
+        }
+        aws_sdk_dynamodb::Client::from_conf(conf.build())
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
         // Emulators serve buckets by path, not by virtual host.
-        let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
-            .force_path_style(self.endpoint.is_some())
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        let mut conf = aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(self.endpoint.is_some());
+        if let Some(i) = self.interceptor() {
+            conf = conf.interceptor(i);
+        }
+        aws_sdk_s3::Client::from_conf(conf.build())
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        aws_sdk_sqs::Client::new(&self.sdk)
+        let mut conf = aws_sdk_sqs::config::Builder::from(&self.sdk);
+        if let Some(i) = self.interceptor() {
+            conf = conf.interceptor(i);
+        }
+        aws_sdk_sqs::Client::from_conf(conf.build())
     }
 }
 

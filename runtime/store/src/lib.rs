@@ -6,6 +6,8 @@
 //! writes of [`mcfcore::Post`]s) and the data bucket's raw and rejects prefixes
 //! ([`RawStore`]). It holds no business rule of its own: keys and formats come from
 //! [`mcfcore::layout`], the order of two versions of a post from [`mcfcore::Post::merge`].
+//! [`record`] notes the calls of a connection made with [`Aws::recording`], for the permission
+//! check of the end-to-end tests.
 //!
 //! Environment variables read by [`Names::from_env`] (set by the compute stack on each function
 //! and container, or by the deployer for local runs):
@@ -24,6 +26,7 @@ mod error;
 mod names;
 mod posts;
 mod raw;
+pub mod record;
 
 pub use aws::{Aws, Options as AwsOptions, error_code, error_text, is_loopback, is_not_found};
 pub use error::StoreError;

@@ -123,7 +123,7 @@ pub fn differences(
 
 /// A `List<...>` parameter as AWS returns it (`a,b`). moto returns Python's repr of the list
 /// (`['a', 'b']`); anything else is returned as it is.
-fn list_parameter(value: &str) -> String {
+pub fn list_parameter(value: &str) -> String {
     let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) else {
         return value.to_string();
     };

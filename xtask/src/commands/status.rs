@@ -12,6 +12,7 @@ use crate::render::without_hash;
 use crate::resolve::Missing;
 use crate::session::Session;
 use crate::ui::table;
+use crate::workflow::health;
 
 pub async fn run(s: &Session) -> Result<u8> {
     let aws = s.aws().await?;
@@ -39,7 +40,7 @@ pub async fn run(s: &Session) -> Result<u8> {
                         .and_then(|o| o.as_ref())
                         .and_then(|o| o.get(output));
                     if let (Some(now), Some(was)) = (now, i.parameters.get(param)) {
-                        if now != was {
+                        if *now != compare::list_parameter(was) {
                             stale.push(
                                 json!({"stack": stack.name, "parameter": param, "from": format!("{up}.{output}"),
                                 "deployed": was, "now": now}),
@@ -116,6 +117,35 @@ pub async fn run(s: &Session) -> Result<u8> {
         Ok(None) => "release: none of the stored release manifests names the deployed artifacts (built by `deploy`/`build`, not `release`)".to_string(),
         Err(e) => format!("release: unknown ({e:#})"),
     };
+    // How the workflows are doing: their last runs and the dead letters.
+    let database = running.deployed.get("database").cloned().flatten().unwrap_or_default();
+    let runs = health::last_runs(&aws, &database).await;
+    let dead = health::dead_letters(&aws, &database).await?;
+    let mut workflows = String::new();
+    for run in &runs {
+        match run {
+            Ok(Some(r)) => workflows.push_str(&format!(
+                "last {}: {} at {} ({})\n",
+                r.workflow, r.outcome, r.finished_at, r.summary
+            )),
+            Ok(None) => workflows.push_str("last search: never run (`cargo xtask run search`)\n"),
+            Err(e) => workflows.push_str(&format!("last search: unknown ({e})\n")),
+        }
+    }
+    for d in &dead {
+        workflows.push_str(&match (d.messages, &d.error) {
+            (Some(0), _) => format!("dead letters: {} is empty\n", d.queue),
+            (Some(n), _) => format!(
+                "dead letters: {n} message(s) in {}: documents a component gave up on; why: `cargo xtask logs --env {}`\n",
+                d.queue, s.env
+            ),
+            (None, e) => format!(
+                "dead letters: {}: unknown ({})\n",
+                d.queue,
+                e.as_deref().unwrap_or("no answer")
+            ),
+        });
+    }
     let mut notes = String::new();
     for line in &details {
         notes.push_str(line);
@@ -138,14 +168,21 @@ pub async fn run(s: &Session) -> Result<u8> {
         ));
     }
     s.ui.print(&format!(
-        "environment {} ({})\n{}{notes}{release_line}\n",
+        "environment {} ({})\n{}{notes}{release_line}\n{workflows}",
         s.env,
         aws.target(),
         table(&rows)
     ));
+    let runs: Vec<serde_json::Value> = runs
+        .into_iter()
+        .map(|r| match r {
+            Ok(r) => json!(r),
+            Err(e) => json!({"error": e}),
+        })
+        .collect();
     s.ui.document(
         &json!({"env": s.env, "stacks": docs, "artifacts": running.artifacts, "redeploy": stale,
-        "release": release.ok().flatten().map(|m| m.release)}),
+        "release": release.ok().flatten().map(|m| m.release), "last_runs": runs, "dead_letters": dead}),
     );
     Ok(0)
 }

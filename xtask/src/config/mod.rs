@@ -32,6 +32,8 @@ pub struct Config {
     pub network: NetworkConfig,
     pub database: DatabaseConfig,
     pub logs: LogsConfig,
+    pub notifications: NotificationsConfig,
+    pub iam: IamConfig,
     pub compute: ComputeConfig,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -96,6 +98,29 @@ pub struct QueueConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogsConfig {
     pub retention_days: u32,
+}
+
+/// Where failures are told: one SNS topic per environment, an e-mail subscription, and the
+/// alarms that cost money (each named in base.yaml with its price).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// The address subscribed to the topic (SNS asks it to confirm once); null: no e-mail.
+    pub email: Option<String>,
+    /// A CloudWatch alarm on each dead-letter queue (US$0.10 a month each beyond the free
+    /// tier's 10 alarms).
+    pub dead_letter_alarm: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamConfig {
+    /// The managed policy every role of the templates carries as its permissions boundary
+    /// (`PermissionsBoundary`, through `Fn::Sub`, so `${AWS::Partition}` and
+    /// `${AWS::AccountId}` may stand in the ARN): the ceiling of what a workload role can ever
+    /// do, created by the CI bootstrap stack (ci/github-oidc-role.yaml), whose deploy role
+    /// creates no role without it. `None`: no boundary (the emulator, which has no such policy).
+    pub permissions_boundary: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -197,3 +197,43 @@ fn a_schedule_eventbridge_would_refuse_names_file_line_and_key() {
         "test.yaml:4: key `compute.scraper.schedule`: cron(0 25 * * ? *): hours `25`: 25 is out of range: hours is 0 to 23"
     );
 }
+
+#[test]
+fn a_notification_address_must_be_one() {
+    let e = load_err("account_id: \"123456789012\"\nnotifications:\n  email: me at example\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "notifications.email"));
+    assert!(e.message.contains("is not an e-mail address"), "{e}");
+    let dir = with_env(
+        "account_id: \"123456789012\"\nnotifications:\n  email: me@example.com\niam:\n  permissions_boundary: \"arn:aws:iam::123456789012:policy/mcfpipe-test-boundary\"\n",
+    );
+    let c = load(dir.path(), dir.path(), "test").unwrap();
+    assert_eq!(c.notifications.email.as_deref(), Some("me@example.com"));
+}
+
+#[test]
+fn aws_environments_name_their_own_permissions_boundary() {
+    let e = load_err("account_id: \"123456789012\"\n");
+    assert_eq!(e.key, "iam.permissions_boundary");
+    assert!(
+        e.message.starts_with("missing") && e.message.contains("mcfpipe-test-boundary"),
+        "{e}"
+    );
+    let e = load_err(
+        "account_id: \"123456789012\"\niam:\n  permissions_boundary: \"arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/mcfpipe-prod-boundary\"\n",
+    );
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "iam.permissions_boundary"));
+    assert!(e.message.contains("not this environment's"), "{e}");
+    let e = load_err("account_id: \"123456789012\"\niam:\n  permissions_boundary: mcfpipe-test-boundary\n");
+    assert!(e.message.contains("not the ARN of an IAM managed policy"), "{e}");
+    let dir = with_env(
+        "account_id: \"123456789012\"\niam:\n  permissions_boundary: \"arn:aws:iam::123456789012:policy/mcfpipe-test-boundary\"\n",
+    );
+    let c = load(dir.path(), dir.path(), "test").expect("the environment's own boundary");
+    assert_eq!(
+        c.iam.permissions_boundary.as_deref(),
+        Some("arn:aws:iam::123456789012:policy/mcfpipe-test-boundary")
+    );
+    // The emulator has no such policy: no boundary there.
+    let local = load(&repo_config_dir(), &repo_config_dir(), "local").unwrap();
+    assert_eq!(local.iam.permissions_boundary, None);
+}

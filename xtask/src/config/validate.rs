@@ -213,6 +213,17 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             format!("must be 2 to 1000, not {}", p.max_concurrency),
         );
     }
+    if let Some(email) = &c.notifications.email {
+        let ok = email.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        }) && !email.chars().any(char::is_whitespace);
+        if !ok {
+            return err(
+                "notifications.email",
+                format!("`{email}` is not an e-mail address (user@example.com), or null for none"),
+            );
+        }
+    }
     let sc = &c.compute.scraper;
     if let Err(why) = super::schedule::check(&sc.schedule) {
         return err("compute.scraper.schedule", why);
@@ -254,6 +265,41 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
         if ["project", "environment", "layer"].contains(&key.as_str()) || key.starts_with("aws:") {
             return err(&format!("tags.{key}"), "this tag is set by the deployer".into());
         }
+    }
+    match &c.iam.permissions_boundary {
+        Some(arn) => {
+            // arn:<partition>:iam::<account>:policy/<path/>name, the name this environment's.
+            let name = arn.rsplit('/').next().unwrap_or_default();
+            let prefix = format!("{}-{env}-", c.project);
+            if !(arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":policy/")) {
+                return err(
+                    "iam.permissions_boundary",
+                    format!(
+                        "`{arn}` is not the ARN of an IAM managed policy (arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{prefix}boundary)"
+                    ),
+                );
+            }
+            if !name.starts_with(&prefix) {
+                return err(
+                    "iam.permissions_boundary",
+                    format!(
+                        "the boundary `{name}` is not this environment's: its name must start with `{prefix}` (the CI bootstrap stack of {env} creates `{prefix}boundary`)"
+                    ),
+                );
+            }
+        }
+        // The CI deploy role creates no role without the boundary, so an AWS environment
+        // without one would fail at its first role.
+        None if c.endpoint.is_none() => {
+            return err(
+                "iam.permissions_boundary",
+                format!(
+                    "missing: an environment on AWS names the permissions boundary of its roles (`arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}-{env}-boundary`, created by ci/github-oidc-role.yaml; docs/ci.md)",
+                    c.project
+                ),
+            );
+        }
+        None => {}
     }
     Ok(())
 }

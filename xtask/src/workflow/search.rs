@@ -3,6 +3,11 @@
 //! parser step drains the queue through the Lambda's own handler; the report says what
 //! happened and where the data is.
 //!
+//! The scraper and the parser each get a connection of their own, labelled with the
+//! component's name ([`SCRAPER`], [`PARSER`]): with a [`Recorder`] ([`run_recording`]) every call
+//! they make is recorded under that name, for the permission check of their roles
+//! (`crate::iam`). The deployer's own calls (counting posts) are not theirs and are not recorded.
+//!
 //! Both components log into collecting sinks here, and their lines are shipped to their own
 //! log groups as the run goes (`logs::ship`): on every environment, because they ran on this
 //! host and nowhere else would have them (on AWS the scraper's lines land in the task's group,
@@ -17,6 +22,8 @@ use mcfparse_lambda::{DrainOptions, DrainSummary, Handler};
 use mcfscrape::aws::{AwsNames, AwsStore};
 use mcfscrape::{ClientConfig, Fetcher, McfClient, Outcome, RetryPolicy, RunOptions, RunSummary};
 use serde::Serialize;
+
+use mcfstore::record::Recorder;
 
 use super::DataNames;
 use crate::aws::Aws;
@@ -214,6 +221,15 @@ fn outcome_text(s: &RunSummary) -> String {
     }
 }
 
+/// The scraper's component name: its artifact in stacks/compute.yaml, the container the task
+/// definition runs, the label of its recorded calls, the `component` of its log lines and the
+/// end of its log group's name.
+pub const SCRAPER: &str = mcfscrape::COMPONENT;
+/// The parser's component name (the Lambda function's artifact). The local poller's SQS calls
+/// are recorded as the parser's too: on AWS the event source mapping polls the queue with the
+/// function's role.
+pub const PARSER: &str = mcfparse_lambda::COMPONENT;
+
 /// Runs one search: scrape, then (with `drain`) parse everything queued.
 pub async fn run(
     aws: &Aws,
@@ -223,6 +239,25 @@ pub async fn run(
     options: &Options,
     ui: &Ui,
 ) -> Result<Report> {
+    run_recording(aws, names, mcf_default, rate_default, options, ui, None).await
+}
+
+/// [`run`], recording the scraper's and the parser's calls in `recorder` (each under its
+/// component name) when one is given.
+pub async fn run_recording(
+    aws: &Aws,
+    names: &DataNames,
+    mcf_default: &str,
+    rate_default: f64,
+    options: &Options,
+    ui: &Ui,
+    recorder: Option<&Recorder>,
+) -> Result<Report> {
+    let component = |name: &str| match recorder {
+        Some(r) => aws.recording(r, name),
+        None => aws.clone(),
+    };
+    let (scraper_aws, parser_aws) = (component(SCRAPER), component(PARSER));
     let started = Instant::now();
     let (source, fixture) = choose_source(mcf_default, options, ui).await?;
     let rate = options
@@ -244,7 +279,7 @@ pub async fn run(
     .map_err(|e| anyhow!("cannot build the MCF client: {e}"))?;
     let mut fetcher = Fetcher::new(client, RetryPolicy::default(), rate);
     let store = AwsStore::connect(
-        aws,
+        &scraper_aws,
         AwsNames {
             posts_table: names.posts_table.clone(),
             dimensions_table: names.dimensions_table.clone(),
@@ -284,7 +319,7 @@ pub async fn run(
 
     let parse = if options.drain {
         let handler = Handler::from_names(
-            aws,
+            &parser_aws,
             &mcfstore::Names {
                 posts_table: Some(names.posts_table.clone()),
                 data_bucket: Some(names.bucket.clone()),
@@ -300,7 +335,7 @@ pub async fn run(
         ui.info(
             "parsing the queued documents with the parser's handler (local poller: the emulator runs no Lambda code)",
         );
-        let drained = mcfparse_lambda::drain(&aws.sqs(), &names.queue_url, &handler, &DrainOptions::default())
+        let drained = mcfparse_lambda::drain(&parser_aws.sqs(), &names.queue_url, &handler, &DrainOptions::default())
             .await
             .map_err(|e| anyhow!("{e}"))?;
         Some(drained)
@@ -446,8 +481,8 @@ pub async fn for_session(s: &Session, aws: &Aws, names: &DataNames, flags: &Flag
         rate: flags.rate,
         max_posts: flags.max_posts,
         drain: flags.drain || emulator,
-        scraper_log: shipping.log(mcfscrape::COMPONENT),
-        parser_log: shipping.log(mcfparse_lambda::COMPONENT),
+        scraper_log: shipping.log(SCRAPER),
+        parser_log: shipping.log(PARSER),
     };
     let scraper = &s.config.compute.scraper;
     let result = run(aws, names, &scraper.mcf_url, scraper.rate_per_second, &options, &s.ui).await;
@@ -493,15 +528,7 @@ async fn start_shipping(s: &Session, aws: &Aws) -> Shipping {
         Duration::from_secs(5)
     };
     let stream = stream_name(mcfcore::log::now_millis(), std::process::id());
-    Shipping::start(
-        aws,
-        stream,
-        vec![
-            target(mcfscrape::COMPONENT, true),
-            target(mcfparse_lambda::COMPONENT, false),
-        ],
-        every,
-    )
+    Shipping::start(aws, stream, vec![target(SCRAPER, true), target(PARSER, false)], every)
 }
 
 /// Prints the summary and the result line (with `extra` merged in); exit 1 when the data

@@ -63,6 +63,39 @@ pub async fn put_profiles(
     Ok(())
 }
 
+/// The newest run record of the dimensions table (`pk = scrape_run`, `sk = RUN#…`, newest
+/// first), as its summary: what `status` shows as the last search.
+pub async fn last_run(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Option<RunSummary>, StoreError> {
+    let res = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("#pk = :pk AND begins_with(#sk, :run)")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#sk", SK)
+        .expression_attribute_values(":pk", AttributeValue::S(dimension::SCRAPE_RUN.into()))
+        .expression_attribute_values(":run", AttributeValue::S(items::run_sk("")))
+        .scan_index_forward(false)
+        .limit(1)
+        .send()
+        .await
+        .map_err(|e| sdk_error(format!("DynamoDB Query {table} scrape_run"), &e))?;
+    let Some(item) = res.items().first() else {
+        return Ok(None);
+    };
+    let Some(AttributeValue::S(json)) = item.get("summary") else {
+        return Err(StoreError::new(
+            format!("run record in {table}"),
+            "has no summary attribute",
+        ));
+    };
+    serde_json::from_str(json).map(Some).map_err(|e| {
+        StoreError::new(
+            format!("run record in {table}"),
+            format!("its summary is not a run summary: {e}"),
+        )
+    })
+}
+
 /// The store on DynamoDB, S3 and SQS.
 #[derive(Debug, Clone)]
 pub struct AwsStore {
