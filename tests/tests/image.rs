@@ -163,6 +163,18 @@ fn deploy_all_pushes_the_scraper_image_by_digest_and_the_image_runs_as_the_task(
             (summary["fetched"].as_u64(), summary["enqueued"].as_u64()),
             (Some(100), Some(100))
         );
+        // What the `awslogs` driver ships: every line, progress and summary, a log line of the
+        // one format (`mcfcore::log`) for `cargo xtask logs` to show.
+        let lines: Vec<&str> = err
+            .lines()
+            .chain(out.lines())
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert!(lines.len() >= 3, "started, a profile, the summary: {out}{err}");
+        for line in lines {
+            let parsed = mcfcore::log::LogLine::parse(line).unwrap_or_else(|| panic!("not a log line: {line}"));
+            assert_eq!(parsed.component, "mcfscrape");
+        }
 
         let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         let listed = s3

@@ -292,13 +292,13 @@ fn a_new_component_is_found_named_when_missing_and_followed() {
                     "--env",
                     "local",
                     "--follow-for",
-                    "3s",
+                    "6s",
                     "--output",
                     "json",
                 ],
             )
         });
-        std::thread::sleep(Duration::from_millis(1200));
+        std::thread::sleep(Duration::from_secs(3));
         put(&moto, GROUP, "later", &["arrived while following"]);
         following.join().expect("the follow ends")
     });
@@ -311,6 +311,12 @@ fn a_new_component_is_found_named_when_missing_and_followed() {
         follow.output
     );
     assert_eq!(messages[2], "arrived while following");
+    // Found by a poll, not by the first read (which a slow start could have let it into).
+    let lines = follow.json_lines();
+    let at = |f: &dyn Fn(&Value) -> bool| lines.iter().position(f).unwrap_or(usize::MAX);
+    let following = at(&|l| l["event"] == "info" && l["message"] == "following for 6 s");
+    let late = at(&|l| l["message"] == "arrived while following");
+    assert!(following < late && late < lines.len(), "{}", follow.output);
     let r = result(&follow);
     assert_eq!((&r["follow"], &r["events"]), (&true.into(), &3.into()));
 }

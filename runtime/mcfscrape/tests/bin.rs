@@ -128,3 +128,47 @@ fn errors_exit_1_with_a_message_and_bad_flags_exit_2() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn off_a_terminal_every_line_is_a_log_line_of_the_one_format() {
+    use mcfcore::log::{Level, LogLine};
+
+    // As the Fargate task runs it: stderr and stdout are pipes to the `awslogs` driver.
+    let dir = tempfile::tempdir().unwrap();
+    let server = FixtureServer::default_on_free_port().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mcfscrape"))
+        .args(["--store", "memory", "--profiles", &profiles_file(&dir)])
+        .env("MCFSCRAPE_MCF_URL", server.url())
+        .env("MCFSCRAPE_RATE", "0")
+        .output()
+        .expect("mcfscrape runs");
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let progress: Vec<LogLine> = stderr
+        .lines()
+        .map(|l| LogLine::parse(l).unwrap_or_else(|| panic!("not a log line: {l}")))
+        .collect();
+    assert_eq!(progress.len(), 2, "started, the profile paged: {stderr}");
+    assert!(
+        progress
+            .iter()
+            .all(|l| l.component == "mcfscrape" && l.level == Level::Info)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = LogLine::parse(stdout.trim()).unwrap_or_else(|| panic!("the summary is a log line: {stdout}"));
+    assert_eq!(
+        (last.level, &last.fields["outcome"]),
+        (Level::Info, &"completed".into())
+    );
+
+    // An error before any run is one too.
+    let output = Command::new(env!("CARGO_BIN_EXE_mcfscrape"))
+        .args(["--env", "local"])
+        .env_remove("MCFSCRAPE_BUCKET")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = LogLine::parse(stderr.trim()).unwrap_or_else(|| panic!("not a log line: {stderr}"));
+    assert_eq!(line.level, Level::Error);
+    assert!(line.message.contains("--bucket"), "{stderr}");
+}
