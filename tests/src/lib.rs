@@ -283,6 +283,16 @@ impl Run {
         self
     }
 
+    pub fn not_contains(&self, needle: &str) -> &Run {
+        assert!(
+            !self.output.contains(needle),
+            "`{}`: `{needle}` in output:\n{}",
+            self.args,
+            self.output
+        );
+        self
+    }
+
     /// JSON lines of `--output json` (non-JSON lines are skipped).
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
         self.output

@@ -66,19 +66,44 @@ fn deploy_all_publishes_the_parser_by_hash_and_a_redeploy_changes_nothing() {
         assert_eq!(m.batch_size(), Some(10));
     });
 
-    // Same sources, same zip, same key: nothing to do anywhere.
+    // Same sources: nothing is built (not even cargo runs), the recorded zip is still in the
+    // bucket, and nothing changes anywhere.
+    let bucket = "mcfpipe-local-artifacts-123456789012-ap-southeast-1";
     let run = p.xtask(&moto, &["deploy", "all", "--env", "local"]);
     run.ok()
-        .contains("already there, not uploaded")
+        .contains("mcfparse: sources unchanged since the last build (")
+        .contains(&format!("), not rebuilt: s3://{bucket}/{key} ("))
+        .not_contains("cargo build")
         .contains("compute: unchanged")
         .contains("database: unchanged");
-    // Without a Docker engine the image is skipped, and the output says why; with one it is
-    // pushed again by the same digest (tests/image.rs follows it into the registry).
+    // Without a Docker engine the image is skipped, and the output says why; with one the
+    // image of the first deploy is found in the registry by its digest and not built again
+    // (tests/image.rs follows it into the registry).
     if runtime().block_on(xtask::artifacts::image::engine()).is_ok() {
-        run.contains("mcfscrape: pushed 127.0.0.1:");
+        run.contains("mcfscrape: sources unchanged since the last build (")
+            .contains("is in the registry");
     } else {
         run.contains("mcfscrape: image skipped: ");
     }
+
+    // Unchanged sources but the zip gone from the bucket: built and uploaded again, the same
+    // bytes under the same key.
+    runtime().block_on(async {
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+        s3.delete_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .expect("delete the zip");
+    });
+    p.xtask(&moto, &["deploy", "compute", "--env", "local"])
+        .ok()
+        .contains(&format!("but s3://{bucket}/{key} is gone: building again"))
+        .contains("cargo build -p mcfparse-lambda --bin mcfparse")
+        .contains(&format!("mcfparse: s3://{bucket}/{key} ("))
+        .contains("bytes, uploaded)")
+        .contains("compute: unchanged");
 
     // A checkout that built nothing (a pull request's CI job) diffs against what is deployed:
     // the artifacts it did not build are compared as deployed, so nothing changed.

@@ -17,10 +17,10 @@ use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
 use futures_util::StreamExt;
 
-use super::{Component, Workspace, cargo, run, sha256_hex};
+use super::{Component, Workspace, cargo_command, run, sha256_hex};
 use crate::ui::Ui;
 
-const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+pub(crate) const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// How the binary inside the image is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,14 @@ pub enum Binary {
     StaticRelease,
     /// The host's debug build plus the shared libraries it links.
     HostDebug,
+}
+
+/// How the image's binary is built, for the inputs' fingerprint.
+pub fn mode(how: Binary) -> String {
+    match how {
+        Binary::HostDebug => format!("image {how:?} {}", std::env::consts::ARCH),
+        Binary::StaticRelease => format!("image {how:?} x86_64-unknown-linux-gnu"),
+    }
 }
 
 /// A reachable Docker engine, or why there is none: `DOCKER_HOST` (a `unix://` socket) or
@@ -73,7 +81,7 @@ pub fn build_binary(ws: &Workspace, c: &Component, how: Binary, ui: &Ui) -> Resu
             );
             // With an explicit --target, RUSTFLAGS reach only the target's crates, not build
             // scripts or proc macros, which cannot be static.
-            run(Command::new(cargo())
+            run(cargo_command()
                 .args([
                     "build",
                     "--quiet",

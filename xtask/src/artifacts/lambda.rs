@@ -37,7 +37,10 @@ pub fn build(ws: &Workspace, c: &Component, arch: Architecture, how: LambdaBuild
                     c.package, c.binary
                 ),
             );
-            run(Command::new(&tool)
+            let mut cmd = Command::new(&tool);
+            // cargo-lambda runs cargo: the same environment as a cargo typed in a shell.
+            super::without_cargo_run_env(&mut cmd);
+            run(cmd
                 .args(["lambda", "build", "--release", "--output-format", "zip", arch_flag, "-p", &c.package])
                 .args(["--bin", &c.binary])
                 .current_dir(&ws.root))
@@ -50,6 +53,21 @@ pub fn build(ws: &Workspace, c: &Component, arch: Architecture, how: LambdaBuild
             })?;
             let zip = ws.target_dir.join("lambda").join(&c.binary).join("bootstrap.zip");
             std::fs::read(&zip).with_context(|| format!("cargo lambda did not leave {}", zip.display()))
+        }
+    }
+}
+
+/// How the zip is built, for the inputs' fingerprint: cargo-lambda's version is part of it.
+pub fn mode(arch: Architecture, how: LambdaBuild) -> String {
+    match how {
+        LambdaBuild::HostDebug => format!("lambda {how:?} {arch:?}"),
+        LambdaBuild::CargoLambda => {
+            let version = cargo_lambda()
+                .ok()
+                .and_then(|tool| Command::new(tool).args(["lambda", "--version"]).output().ok())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_else(|| "cargo-lambda missing".into());
+            format!("lambda {how:?} {arch:?} {version}")
         }
     }
 }
@@ -82,18 +100,28 @@ pub fn key(component: &str, sha256: &str) -> String {
     format!("lambda/{component}/{sha256}.zip")
 }
 
+/// Whether `key` exists in `bucket`.
+pub async fn exists(aws: &Aws, bucket: &str, key: &str) -> Result<bool> {
+    match aws.s3().head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(error_code(&e).as_deref(), Some("NotFound" | "NoSuchKey"))
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            Ok(false)
+        }
+        Err(e) => bail!("cannot check s3://{bucket}/{key}: {}", error_text(&e)),
+    }
+}
+
 /// Uploads `zip` under its hash unless the key exists. Returns (key, uploaded?).
 pub async fn publish(aws: &Aws, bucket: &str, component: &str, zip: &[u8]) -> Result<(String, bool)> {
     let sha = sha256_hex(zip);
     let key = key(component, &sha);
-    let s3 = aws.s3();
-    match s3.head_object().bucket(bucket).key(&key).send().await {
-        Ok(_) => return Ok((key, false)),
-        Err(e)
-            if matches!(error_code(&e).as_deref(), Some("NotFound" | "NoSuchKey"))
-                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
-        Err(e) => bail!("cannot check s3://{bucket}/{key}: {}", error_text(&e)),
+    if exists(aws, bucket, &key).await? {
+        return Ok((key, false));
     }
+    let s3 = aws.s3();
     s3.put_object()
         .bucket(bucket)
         .key(&key)

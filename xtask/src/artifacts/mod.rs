@@ -8,17 +8,24 @@
 //! kind = "lambda"          # or "image"
 //! binary = "mcfparse"
 //! ```
+//!
+//! A build that would find its inputs unchanged is not run at all: [`inputs`] hashes what a
+//! component's build reads, the hash is recorded with the build ([`record`]), and the next
+//! `publish` reuses the recorded artifact, without cargo, when the hash is the same and the
+//! artifact is still where it was published.
 
 pub mod image;
+pub mod inputs;
 pub mod lambda;
 pub mod record;
 pub mod registry;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What a component is packaged as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -28,7 +35,7 @@ pub enum Kind {
     Image,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Component {
     pub name: String,
     pub kind: Kind,
@@ -45,8 +52,20 @@ struct Metadata {
 #[derive(Deserialize)]
 struct Package {
     name: String,
+    manifest_path: PathBuf,
+    #[serde(default)]
+    dependencies: Vec<Dependency>,
     #[serde(default)]
     metadata: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Dependency {
+    name: String,
+    /// `None` for a normal dependency, `"dev"` or `"build"`.
+    kind: Option<String>,
+    /// Set for path dependencies (the workspace's own crates).
+    path: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -56,18 +75,59 @@ struct Declared {
     binary: String,
 }
 
+/// A workspace package as far as a build of it reads it: where its sources are, and the path
+/// dependencies (normal and build) a build compiles with it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WorkspacePackage {
+    pub dir: PathBuf,
+    pub path_deps: Vec<String>,
+}
+
 /// The Cargo workspace that holds the runtime crates.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Workspace {
     pub root: PathBuf,
     pub target_dir: PathBuf,
     pub components: Vec<Component>,
+    /// Every workspace package by name.
+    pub packages: BTreeMap<String, WorkspacePackage>,
+}
+
+/// `cargo metadata`'s answer, kept with the hash of what it depends on.
+#[derive(Serialize, Deserialize)]
+struct CachedMetadata {
+    key: String,
+    workspace: Workspace,
 }
 
 impl Workspace {
-    /// Reads the components from `cargo metadata`.
+    /// Reads the components and packages from `cargo metadata`, or from its answer cached
+    /// under `target/mcfpipe/` while the manifests (and the settings that move the target
+    /// folder) are the same: a no-op deploy then runs no cargo at all.
     pub fn load(root: &Path) -> Result<Workspace> {
-        let out = Command::new(cargo())
+        let cache = root.join("target/mcfpipe/cargo-metadata.json");
+        let key = inputs::manifests_key(root);
+        if let Some(cached) = std::fs::read(&cache)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<CachedMetadata>(&b).ok())
+            .filter(|c| c.key == key && c.workspace.root == root)
+        {
+            return Ok(cached.workspace);
+        }
+        let ws = Workspace::from_cargo(root)?;
+        // A cache that cannot be written only costs the next command a `cargo metadata`.
+        if let Ok(text) = serde_json::to_vec(&CachedMetadata {
+            key,
+            workspace: ws.clone(),
+        }) {
+            let _ = std::fs::create_dir_all(cache.parent().unwrap_or(root)).and_then(|_| std::fs::write(&cache, text));
+        }
+        Ok(ws)
+    }
+
+    /// `cargo metadata --no-deps` of the workspace, uncached.
+    pub fn from_cargo(root: &Path) -> Result<Workspace> {
+        let out = cargo_command()
             .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
             .current_dir(root)
             .output()
@@ -81,7 +141,32 @@ impl Workspace {
         }
         let meta: Metadata = serde_json::from_slice(&out.stdout).context("cannot read `cargo metadata` output")?;
         let mut components = Vec::new();
+        let mut packages = BTreeMap::new();
+        let names: BTreeMap<PathBuf, String> = meta
+            .packages
+            .iter()
+            .filter_map(|p| Some((p.manifest_path.parent()?.to_path_buf(), p.name.clone())))
+            .collect();
         for p in meta.packages {
+            let dir = p
+                .manifest_path
+                .parent()
+                .ok_or_else(|| anyhow!("package {}: manifest path without a folder", p.name))?
+                .to_path_buf();
+            // Dev-dependencies are not part of a component's build.
+            let mut path_deps: Vec<String> = p
+                .dependencies
+                .iter()
+                .filter(|d| d.kind.as_deref() != Some("dev"))
+                .filter_map(|d| {
+                    d.path
+                        .as_ref()
+                        .map(|path| names.get(path).cloned().unwrap_or(d.name.clone()))
+                })
+                .collect();
+            path_deps.sort();
+            path_deps.dedup();
+            packages.insert(p.name.clone(), WorkspacePackage { dir, path_deps });
             let Some(declared) = p.metadata.as_ref().and_then(|m| m.get("mcfpipe")) else {
                 continue;
             };
@@ -98,6 +183,7 @@ impl Workspace {
             root: root.to_path_buf(),
             target_dir: meta.target_directory,
             components,
+            packages,
         })
     }
 
@@ -120,6 +206,51 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// [`cargo`] as a command for a nested build, without the variables cargo sets for the program
+/// it runs (see [`without_cargo_run_env`]).
+pub fn cargo_command() -> Command {
+    let mut cmd = Command::new(cargo());
+    without_cargo_run_env(&mut cmd);
+    cmd
+}
+
+/// Removes from `cmd`'s environment what `cargo run` and `cargo test` set for the process they
+/// start (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, …), so that a cargo started from the deployer
+/// or from a test sees the environment a cargo typed in a shell sees.
+///
+/// Why: a build script that prints `cargo:rerun-if-env-changed=CARGO_MANIFEST_DIR` (ring 0.17
+/// does, for these and the `CARGO_PKG_*` variables) is compared against the variable as the
+/// *invoking* cargo's environment has it. Under `cargo xtask` that is `…/xtask`, in a shell it
+/// is unset: each of the two saw the other's build as changed, ran ring's build script again
+/// and recompiled ring and everything above it (rustls, the AWS SDK's HTTP client, aws-config,
+/// reqwest, the runtime crates, xtask), on every `cargo xtask deploy` and again on the next
+/// `cargo xtask` or `cargo test`.
+pub fn without_cargo_run_env(cmd: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_its_child) {
+            cmd.env_remove(name);
+        }
+    }
+}
+
+/// The variables cargo sets for a program it runs (`cargo run`, a test binary) and for rustc,
+/// never the ones a user sets to configure cargo (`CARGO_HOME`, `CARGO_TARGET_DIR`, …).
+fn set_by_cargo_for_its_child(name: &str) -> bool {
+    matches!(
+        name,
+        "CARGO_MANIFEST_DIR"
+            | "CARGO_MANIFEST_PATH"
+            | "CARGO_MANIFEST_LINKS"
+            | "CARGO_CRATE_NAME"
+            | "CARGO_BIN_NAME"
+            | "CARGO_PRIMARY_PACKAGE"
+            | "CARGO_TARGET_TMPDIR"
+            | "CARGO_RUSTC_CURRENT_DIR"
+            | "OUT_DIR"
+    ) || name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_BIN_EXE_")
+}
+
 /// `cargo build` of the component's binary for the host (debug), reusing the test build's
 /// cache: what the emulator gets for both zips and images. Returns the binary's path.
 pub(crate) fn host_debug_binary(ws: &Workspace, c: &Component, ui: &crate::ui::Ui) -> Result<PathBuf> {
@@ -130,7 +261,7 @@ pub(crate) fn host_debug_binary(ws: &Workspace, c: &Component, ui: &crate::ui::U
             c.package, c.binary
         ),
     );
-    run(Command::new(cargo())
+    run(cargo_command()
         .args(["build", "--quiet", "-p", &c.package, "--bin", &c.binary])
         .current_dir(&ws.root))?;
     Ok(ws.target_dir.join("debug").join(&c.binary))
@@ -152,8 +283,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-use std::collections::BTreeMap;
-
 use record::Built;
 
 use crate::aws::Aws;
@@ -166,7 +295,9 @@ const ARTIFACT_STACK: &str = "artifacts";
 const BUCKET_OUTPUT: &str = "ArtifactBucketName";
 
 /// Builds and publishes `components` for the session's environment, records them, and returns
-/// what the templates receive. `deployed` must hold the artifacts stack's outputs.
+/// what the templates receive. `deployed` must hold the artifacts stack's outputs. A component
+/// whose inputs are those of its last build in this environment, and whose artifact is still
+/// where that build published it, is not built again (see [`inputs`]).
 pub async fn publish(
     s: &Session,
     aws: &Aws,
@@ -181,51 +312,168 @@ pub async fn publish(
             s.env
         )
     })?;
+    let out_dir = s.project.out_dir();
+    let last = record::load_all(&out_dir, &s.env);
+    let mut last_inputs = record::load_inputs(&out_dir, &s.env);
     let mut built = BTreeMap::new();
     for name in components {
         let c = ws.component(name)?;
-        let entry = match c.kind {
+        let previous = Previous {
+            built: last.get(*name),
+            inputs: last_inputs.get(*name),
+        };
+        let (entry, inputs) = match c.kind {
             Kind::Lambda => {
-                let zip = lambda::build(
-                    &ws,
-                    c,
-                    s.config.compute.architecture,
-                    s.config.compute.lambda_build,
-                    &s.ui,
-                )?;
                 let bucket = outputs
                     .get(BUCKET_OUTPUT)
                     .ok_or_else(|| anyhow!("the artifacts stack has no {BUCKET_OUTPUT} output"))?;
-                let (key, uploaded) = lambda::publish(aws, bucket, name, &zip).await?;
-                let what = if uploaded {
-                    "uploaded"
-                } else {
-                    "already there, not uploaded"
-                };
-                s.ui.step(name, &format!("s3://{bucket}/{key} ({} bytes, {what})", zip.len()));
-                Built {
-                    value: key,
-                    kind: Kind::Lambda,
-                    sha256: sha256_hex(&zip),
-                    bytes: zip.len() as u64,
-                    built_at: crate::local::now_rfc3339(),
-                    skipped: None,
-                }
+                publish_lambda(s, aws, &ws, c, bucket, previous).await?
             }
-            Kind::Image => publish_image(s, aws, &ws, c).await?,
+            Kind::Image => publish_image(s, aws, &ws, c, previous).await?,
+        };
+        match inputs {
+            Some(i) => last_inputs.insert(name.to_string(), i),
+            None => last_inputs.remove(*name),
         };
         built.insert(name.to_string(), entry);
     }
-    record::save(&s.project.out_dir(), &s.env, &built)?;
+    record::save(&out_dir, &s.env, &built)?;
+    record::save_inputs(&out_dir, &s.env, &last_inputs)?;
     Ok(built)
 }
 
-async fn publish_image(s: &Session, aws: &Aws, ws: &Workspace, c: &Component) -> Result<Built> {
+/// A component's last build in this environment and what it read.
+#[derive(Clone, Copy)]
+struct Previous<'a> {
+    built: Option<&'a Built>,
+    inputs: Option<&'a record::Inputs>,
+}
+
+impl<'a> Previous<'a> {
+    /// The last build, when it produced an artifact from exactly the inputs `now` hashes.
+    fn unchanged(self, now: &inputs::Sources) -> Option<(&'a Built, &'a record::Inputs)> {
+        let (b, i) = (self.built?, self.inputs?);
+        // `artifact` ties the fingerprint to this artifact: promote records copies it did not build.
+        if b.skipped.is_some() || b.sha256.is_empty() || b.sha256 != i.artifact {
+            return None;
+        }
+        let fingerprint = now.fingerprint(&i.extra).ok()?;
+        (fingerprint == i.fingerprint).then_some((b, i))
+    }
+}
+
+/// `(sources unchanged since the last build (…), not rebuilt`: the message of a reused build.
+fn unchanged_message(now: &inputs::Sources, last: &Built, i: &record::Inputs) -> String {
+    format!(
+        "sources unchanged since the last build ({}; inputs {}, built {}), not rebuilt",
+        now.describe(),
+        &i.fingerprint[..12],
+        last.built_at
+    )
+}
+
+async fn publish_lambda(
+    s: &Session,
+    aws: &Aws,
+    ws: &Workspace,
+    c: &Component,
+    bucket: &str,
+    previous: Previous<'_>,
+) -> Result<(Built, Option<record::Inputs>)> {
+    let (arch, how) = (s.config.compute.architecture, s.config.compute.lambda_build);
+    let sources = inputs::Sources::read(ws, c, &lambda::mode(arch, how))?;
+    if let Some((last, i)) = previous.unchanged(&sources) {
+        if lambda::exists(aws, bucket, &last.value).await? {
+            s.ui.step(
+                &c.name,
+                &format!(
+                    "{}: s3://{bucket}/{} ({} bytes) is there",
+                    unchanged_message(&sources, last, i),
+                    last.value,
+                    last.bytes
+                ),
+            );
+            return Ok((last.clone(), Some(i.clone())));
+        }
+        s.ui.step(
+            &c.name,
+            &format!(
+                "sources unchanged since the last build, but s3://{bucket}/{} is gone: building again",
+                last.value
+            ),
+        );
+    }
+    let zip = lambda::build(ws, c, arch, how, &s.ui)?;
+    let (key, uploaded) = lambda::publish(aws, bucket, &c.name, &zip).await?;
+    let what = if uploaded {
+        "uploaded"
+    } else {
+        "already there, not uploaded"
+    };
+    s.ui.step(&c.name, &format!("s3://{bucket}/{key} ({} bytes, {what})", zip.len()));
+    let built = Built {
+        value: key,
+        kind: Kind::Lambda,
+        sha256: sha256_hex(&zip),
+        bytes: zip.len() as u64,
+        built_at: crate::local::now_rfc3339(),
+        skipped: None,
+    };
+    let inputs = record::Inputs {
+        fingerprint: sources.fingerprint(&[])?,
+        artifact: built.sha256.clone(),
+        files: sources.files,
+        extra: vec![],
+    };
+    Ok((built, Some(inputs)))
+}
+
+async fn publish_image(
+    s: &Session,
+    aws: &Aws,
+    ws: &Workspace,
+    c: &Component,
+    previous: Previous<'_>,
+) -> Result<(Built, Option<record::Inputs>)> {
     let repo_name = format!("{}{}", s.prefix(), c.name);
     // The local registry stands in for ECR on an emulator (the config refuses it for AWS itself):
     // the image holds this host's debug build, and is skipped with a warning without an engine.
     let local = s.config.compute.registry == crate::config::Registry::Local;
-    let skip = |reason: String| -> Result<Built> {
+    let how = if local {
+        image::Binary::HostDebug
+    } else {
+        image::Binary::StaticRelease
+    };
+    let sources = inputs::Sources::read(ws, c, &image::mode(how))?;
+    // Unchanged inputs and the digest still in the registry: no cargo, and no Docker engine.
+    if let Some((last, i)) = previous.unchanged(&sources) {
+        match image_in_registry(s, aws, &repo_name, local, &last.sha256).await {
+            Ok(Some(registry)) => {
+                let value = format!("{registry}@{}", last.sha256);
+                s.ui.step(
+                    &c.name,
+                    &format!("{}: {value} is in the registry", unchanged_message(&sources, last, i)),
+                );
+                let reused = Built {
+                    value,
+                    ..last.clone()
+                };
+                return Ok((reused, Some(i.clone())));
+            }
+            Ok(None) => s.ui.step(
+                &c.name,
+                &format!(
+                    "sources unchanged since the last build, but {} is not in the registry: building again",
+                    last.sha256
+                ),
+            ),
+            Err(e) => s.ui.step(
+                &c.name,
+                &format!("sources unchanged since the last build, but the registry cannot say whether it holds {} ({e:#}): building again", last.sha256),
+            ),
+        }
+    }
+    let skip = |reason: String| -> Result<(Built, Option<record::Inputs>)> {
         if !local {
             bail!("cannot build the {} image: {reason}", c.name);
         }
@@ -233,14 +481,15 @@ async fn publish_image(s: &Session, aws: &Aws, ws: &Workspace, c: &Component) ->
             "{}: image skipped: {reason}. The workflow still runs locally; the task definition names an unbuilt image",
             c.name
         ));
-        Ok(Built {
+        let skipped = Built {
             value: format!("{repo_name}:unbuilt"),
             kind: Kind::Image,
             sha256: String::new(),
             bytes: 0,
             built_at: crate::local::now_rfc3339(),
             skipped: Some(reason),
-        })
+        };
+        Ok((skipped, None))
     };
     let docker = match image::engine().await {
         Ok(d) => d,
@@ -253,11 +502,6 @@ async fn publish_image(s: &Session, aws: &Aws, ws: &Workspace, c: &Component) ->
         }
     } else {
         ecr_target(aws, &repo_name).await?
-    };
-    let how = if local {
-        image::Binary::HostDebug
-    } else {
-        image::Binary::StaticRelease
     };
     let (binary, libs) = image::build_binary(ws, c, how, &s.ui)?;
     let context = image::context(&binary, &libs, &c.binary)?;
@@ -273,14 +517,62 @@ async fn publish_image(s: &Session, aws: &Aws, ws: &Workspace, c: &Component) ->
     })?;
     let size = docker.inspect_image(&tag).await.ok().and_then(|i| i.size).unwrap_or(0);
     s.ui.step(&c.name, &format!("pushed {registry}@{digest} ({size} bytes)"));
-    Ok(Built {
+    let built = Built {
         value: format!("{registry}@{digest}"),
         kind: Kind::Image,
         sha256: digest,
         bytes: size.max(0) as u64,
         built_at: crate::local::now_rfc3339(),
         skipped: None,
-    })
+    };
+    // What the image holds from outside the workspace: the CA bundle and, for a host build,
+    // the shared libraries (a system update changes them).
+    let mut extra = vec![PathBuf::from(image::CA_BUNDLE)];
+    extra.extend(libs);
+    let inputs = record::Inputs {
+        fingerprint: sources.fingerprint(&extra)?,
+        artifact: built.sha256.clone(),
+        files: sources.files,
+        extra,
+    };
+    Ok((built, Some(inputs)))
+}
+
+/// `REGISTRY/REPOSITORY` when the registry a build would push to holds `digest`; `None` when
+/// it does not, or (local) when no local registry can be started.
+async fn image_in_registry(
+    s: &Session,
+    aws: &Aws,
+    repo_name: &str,
+    local: bool,
+    digest: &str,
+) -> Result<Option<String>> {
+    if local {
+        let Ok(r) = crate::local::ensure_registry(&s.project.root) else {
+            return Ok(None);
+        };
+        let held = registry::has_manifest(&registry::Registry::new(&r.addr, None), repo_name, digest).await?;
+        return Ok(held.then(|| format!("{}/{repo_name}", r.addr)));
+    }
+    let uri = ecr_repository_uri(aws, repo_name).await?;
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder()
+        .image_digest(digest)
+        .build();
+    match aws
+        .ecr()
+        .describe_images()
+        .repository_name(repo_name)
+        .image_ids(id)
+        .send()
+        .await
+    {
+        Ok(found) => Ok((!found.image_details().is_empty()).then_some(uri)),
+        Err(e) if crate::aws::error_code(&e).as_deref() == Some("ImageNotFoundException") => Ok(None),
+        Err(e) => bail!(
+            "cannot look for {digest} in ECR repository {repo_name}: {}",
+            crate::aws::error_text(&e)
+        ),
+    }
 }
 
 /// The ECR repository URI and push credentials from `GetAuthorizationToken`.
@@ -349,4 +641,44 @@ pub async fn ecr_login(aws: &Aws) -> Result<EcrLogin> {
         server: data.proxy_endpoint().map(str::to_string),
         basic,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nested_cargo_gets_none_of_the_variables_cargo_sets_for_its_child() {
+        // cargo test sets CARGO_MANIFEST_DIR and CARGO_PKG_NAME for this process, as cargo run
+        // does for the deployer: a nested cargo must not see them.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let cmd = cargo_command();
+        let removed: Vec<String> = cmd
+            .get_envs()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION"] {
+            assert!(removed.iter().any(|r| r == name), "{name} is passed on: {removed:?}");
+        }
+        for name in [
+            "CARGO_MANIFEST_PATH",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_BIN_EXE_xtask",
+            "OUT_DIR",
+        ] {
+            assert!(set_by_cargo_for_its_child(name), "{name}");
+        }
+        // What configures cargo stays.
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_JOBS",
+            "CARGO_PROFILE_DEV_DEBUG",
+            "CARGO_TERM_COLOR",
+        ] {
+            assert!(!set_by_cargo_for_its_child(name), "{name}");
+        }
+    }
 }

@@ -166,6 +166,23 @@ pub async fn copy(
     Ok(stats)
 }
 
+/// Whether `repo` in `r` holds the manifest `digest` (`HEAD /v2/<repo>/manifests/<digest>`).
+pub async fn has_manifest(r: &Registry, repo: &str, digest: &str) -> Result<bool> {
+    let http = client()?;
+    let url = format!("{}/v2/{repo}/manifests/{digest}", r.base());
+    let res = r
+        .request(&http, reqwest::Method::HEAD, &url)
+        .header(ACCEPT, MANIFEST_TYPES)
+        .send()
+        .await
+        .with_context(|| format!("HEAD {url}"))?;
+    match res.status() {
+        s if s.is_success() => Ok(true),
+        StatusCode::NOT_FOUND => Ok(false),
+        s => bail!("HEAD {url}: {s}"),
+    }
+}
+
 /// The manifest's bytes (checked against `digest`) and media type.
 async fn get_manifest(http: &reqwest::Client, r: &Registry, repo: &str, digest: &str) -> Result<(Vec<u8>, String)> {
     let url = format!("{}/v2/{repo}/manifests/{digest}", r.base());

@@ -1,11 +1,10 @@
 //! The artifacts' sizes: the Lambda zip (cargo-lambda, arm64) and the scraper image.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use anyhow::{Result, anyhow};
 
-use crate::artifacts::{Component, Workspace, cargo, image, lambda};
+use crate::artifacts::{Component, Workspace, cargo_command, image, lambda};
 use crate::config::{Architecture, LambdaBuild};
 use crate::ui::Ui;
 
@@ -19,7 +18,7 @@ pub(crate) fn build_host_release(ws: &Workspace, parser: &Component, ui: &Ui) ->
         ),
     );
     crate::artifacts::run(
-        Command::new(cargo())
+        cargo_command()
             .args(["build", "--quiet", "--release", "-p", "mcfbench", "--bin", "mcfbench"])
             .args(["-p", &parser.package, "--bin", &parser.binary])
             .current_dir(&ws.root),
