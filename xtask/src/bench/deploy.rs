@@ -20,11 +20,11 @@ use anyhow::{Context, Result, bail};
 use super::{copy_dir, median, replace_section, tempdir, timed, version, which};
 use crate::artifacts::record;
 use crate::files::write_file;
-use crate::ui::table;
 use crate::local;
 use crate::resolve::{DeployedOutputs, Missing};
 use crate::session::{Project, Session};
 use crate::ui::Ui;
+use crate::ui::table;
 
 const ENV: &str = "local";
 const REGION: &str = "ap-southeast-1";
