@@ -157,10 +157,19 @@ impl Project {
         self.run(None, args)
     }
 
+    /// Runs `cargo xtask ARGS` against the endpoint `url` (a proxy in front of moto).
+    pub fn xtask_at(&self, url: &str, args: &[&str]) -> Run {
+        self.run_at(Some(url), args)
+    }
+
     fn run(&self, moto: Option<&Moto>, args: &[&str]) -> Run {
+        self.run_at(moto.map(|m| m.url.as_str()), args)
+    }
+
+    fn run_at(&self, url: Option<&str>, args: &[&str]) -> Run {
         let mut argv: Vec<String> = vec!["cargo xtask".into(), "--root".into(), self.root().display().to_string()];
-        if let Some(moto) = moto {
-            argv.extend(["--endpoint-url".to_string(), moto.url.clone()]);
+        if let Some(url) = url {
+            argv.extend(["--endpoint-url".to_string(), url.to_string()]);
         }
         argv.extend(args.iter().map(|a| a.to_string()));
         let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("bad arguments {argv:?}: {e}"));
@@ -408,4 +417,111 @@ fn eventrules_python() -> PathBuf {
     );
     std::fs::write(&ready, "").expect("mark the venv ready");
     python
+}
+
+/// An HTTP proxy in front of moto that holds back the answers to one AWS action (`Action=` in
+/// a query-protocol body, as CloudFormation's calls are) for `delay`, and records when each such
+/// request arrived. moto finishes a stack operation within the call, so whether two operations
+/// were in progress at once cannot be seen from its answers; with the answers held back, two
+/// requests that arrive before either answer was sent were in flight together.
+pub struct SlowProxy {
+    pub url: String,
+    /// (arrival, the request's `StackName`) of each held-back request.
+    pub arrivals: Arc<Mutex<Vec<(std::time::Instant, String)>>>,
+}
+
+impl SlowProxy {
+    pub fn start(moto: &Moto, action: &str, delay: Duration) -> SlowProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a proxy port");
+        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let upstream = format!("127.0.0.1:{}", moto.port);
+        let arrivals: Arc<Mutex<Vec<(std::time::Instant, String)>>> = Arc::default();
+        let marker = format!("Action={action}");
+        let log = arrivals.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (upstream, marker, log) = (upstream.clone(), marker.clone(), log.clone());
+                std::thread::spawn(move || proxy_connection(client, &upstream, &marker, &log, delay));
+            }
+        });
+        SlowProxy { url, arrivals }
+    }
+}
+
+/// Serves one request of a client connection over a fresh connection to moto, answering with
+/// moto's `Connection: close`, so the client opens a new connection for its next request.
+fn proxy_connection(
+    mut client: TcpStream,
+    upstream: &str,
+    marker: &str,
+    log: &Mutex<Vec<(std::time::Instant, String)>>,
+    delay: Duration,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    {
+        // The request: headers, then Content-Length bytes of body.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 8192];
+            match client.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let length: usize = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            let mut chunk = [0u8; 8192];
+            match client.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let request: Vec<u8> = buf.drain(..head_end + length).collect();
+        let body = String::from_utf8_lossy(&request[head_end..]).to_string();
+        let held = body.contains(marker);
+        if held {
+            let stack = body
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("StackName="))
+                .unwrap_or_default()
+                .to_string();
+            if let Ok(mut l) = log.lock() {
+                l.push((std::time::Instant::now(), stack));
+            }
+        }
+        // Forward with Connection: close, so moto's answer ends where its connection does.
+        let head = head
+            .lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        let Ok(mut up) = TcpStream::connect(upstream) else {
+            return;
+        };
+        let forwarded = [
+            format!("{head}\r\nConnection: close\r\n\r\n").into_bytes(),
+            request[head_end..].to_vec(),
+        ]
+        .concat();
+        if up.write_all(&forwarded).is_err() {
+            return;
+        }
+        let mut answer = Vec::new();
+        if up.read_to_end(&mut answer).is_err() {
+            return;
+        }
+        if held {
+            std::thread::sleep(delay);
+        }
+        let _ = client.write_all(&answer);
+    }
 }

@@ -2,12 +2,16 @@
 //! stops new starts and every stack's result is reported. Against a real moto server.
 //!
 //! What moto can and cannot show: its CreateStack and DeleteStack finish within the call
-//! (AWS answers at once and provisions for minutes), so "in progress at once" is shown by
-//! the deployer's own timeline (each stack's start and end in the JSON result) and by moto's
-//! stack events: both stacks' CREATE_IN_PROGRESS come before either's CREATE_COMPLETE only if
-//! moto served the two CreateStack calls at the same time, which its threaded server does.
+//! (AWS answers at once and provisions for minutes), so whether two stack operations were in
+//! progress at once cannot be read from its answers or its events (a quiet machine serves one
+//! call before the next arrives). The tests show it two ways: the deployer's own timeline (each
+//! stack's start and end in the JSON result), and a proxy in front of moto that holds back every
+//! CreateStack answer for a second: both CreateStack requests reach it before the first answer
+//! is released, which a one-at-a-time deployer cannot do.
 
-use mcfpipe_e2e::{Moto, Project, runtime};
+use std::time::Duration;
+
+use mcfpipe_e2e::{Moto, Project, SlowProxy};
 
 /// The data layers plus `watcher`, a stack that reads the database's outputs: waves
 /// `[database, networking]` then `[watcher]`.
@@ -69,12 +73,35 @@ fn independent_stacks_deploy_at_once_and_dependents_wait_teardown_reverses() {
         .ok()
         .contains("deploy in waves (the stacks of a wave side by side): 1) database, networking  2) watcher");
 
-    let run = p.xtask(&moto, &["--output", "json", "deploy", "all", "--env", "local"]);
+    let hold = Duration::from_secs(1);
+    let proxy = SlowProxy::start(&moto, "CreateStack", hold);
+    let run = p.xtask_at(&proxy.url, &["--output", "json", "deploy", "all", "--env", "local"]);
     run.ok();
     let doc = result(&run);
     assert_eq!(
         doc["waves"],
         serde_json::json!([["database", "networking"], ["watcher"]])
+    );
+    // Both creates of the first wave were in flight together: the second arrived while the
+    // first's answer was still held back.
+    let arrivals = proxy.arrivals.lock().unwrap().clone();
+    let at = |name: &str| {
+        arrivals
+            .iter()
+            .find(|(_, s)| s == name)
+            .map(|(t, _)| *t)
+            .unwrap_or_else(|| panic!("no CreateStack for {name}: {arrivals:?}"))
+    };
+    let (db_at, net_at) = (at("mcfpipe-local-database"), at("mcfpipe-local-networking"));
+    let apart = if db_at > net_at { db_at - net_at } else { net_at - db_at };
+    assert!(
+        apart < hold,
+        "the two creates were {apart:?} apart: one waited for the other"
+    );
+    // The watcher's create came after the database's answer.
+    assert!(
+        at("mcfpipe-local-watcher") >= db_at + hold,
+        "the watcher did not wait for the database"
     );
     let (db, net, watcher) = (
         span(stack(&doc, "database")),
@@ -100,32 +127,6 @@ fn independent_stacks_deploy_at_once_and_dependents_wait_teardown_reverses() {
     text.ok()
         .contains("database: unchanged")
         .contains("networking: unchanged");
-
-    // moto's own record: both CreateStack calls were in progress at once.
-    let sdk = moto.sdk();
-    runtime().block_on(async {
-        let cfn = aws_sdk_cloudformation::Client::new(&sdk);
-        let mut times = Vec::new();
-        for name in ["mcfpipe-local-database", "mcfpipe-local-networking"] {
-            let events = cfn.describe_stack_events().stack_name(name).send().await.unwrap();
-            let at = |status: &str| {
-                events
-                    .stack_events()
-                    .iter()
-                    .filter(|e| e.logical_resource_id() == Some(name))
-                    .filter(|e| e.resource_status().map(|s| s.as_str()) == Some(status))
-                    .filter_map(|e| e.timestamp().map(|t| t.as_nanos()))
-                    .min()
-                    .unwrap_or_else(|| panic!("{name} has no {status} event"))
-            };
-            times.push((at("CREATE_IN_PROGRESS"), at("CREATE_COMPLETE")));
-        }
-        let ((a0, a1), (b0, b1)) = (times[0], times[1]);
-        assert!(
-            a0 <= b1 && b0 <= a1,
-            "moto saw the two creates one after the other: {times:?}"
-        );
-    });
 
     // Teardown in reverse: the database waits for the watcher that reads it; the network,
     // which nothing here needs, goes at once, beside the watcher.
