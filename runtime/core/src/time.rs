@@ -76,6 +76,15 @@ pub fn timestamp_from_unix(seconds: i64) -> String {
     )
 }
 
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (a timestamp is cut to its date part, as in
+/// [`normalize_date`]); `None` when it is not a valid date. For day arithmetic on the dates we
+/// keep (a post's age in weeks, whether its closing date has passed) without a date-time crate.
+pub fn day_number(date: &str) -> Option<i64> {
+    let head = normalize_date(date).ok()?;
+    let (y, m, d) = parse_date_parts(&head)?;
+    Some(days_from_civil(y, m, d))
+}
+
 fn parse_date_parts(s: &str) -> Option<(i64, u32, u32)> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -196,6 +205,21 @@ mod tests {
         assert_eq!(timestamp_from_unix(0), "1970-01-01T00:00:00Z");
         assert_eq!(timestamp_from_unix(1_747_384_432), "2025-05-16T08:33:52Z");
         assert_eq!(timestamp_from_unix(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn day_numbers_count_from_the_epoch() {
+        assert_eq!(day_number("1970-01-01"), Some(0));
+        assert_eq!(day_number("2025-05-19"), Some(20_227));
+        assert_eq!(
+            day_number("2024-03-01")
+                .zip(day_number("2024-02-28"))
+                .map(|(a, b)| a - b),
+            Some(2)
+        );
+        assert_eq!(day_number("1969-12-31T23:00:00Z"), Some(-1));
+        assert_eq!(day_number("2025-02-29"), None);
+        assert_eq!(day_number(""), None);
     }
 
     #[test]
