@@ -532,34 +532,42 @@ fn summary(
     salary: &SalaryNote,
     no_match: Option<&str>,
 ) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    use std::fmt::Write;
+    // One buffer, no list of parts: this runs for every (post, track).
+    let mut line = String::with_capacity(96);
+    if let Some(why) = no_match {
+        let _ = write!(line, "no match: {why}; ");
+    }
+    let body = line.len();
+    let sep = |line: &mut String| {
+        if line.len() > body {
+            line.push_str(", ");
+        }
+    };
     for c in title {
-        let times = if c.count > 1 {
-            format!(" ×{}", c.count)
-        } else {
-            String::new()
-        };
-        parts.push(format!("{} {}{times}", c.tag, signed(c.score)));
+        sep(&mut line);
+        let _ = write!(line, "{} {}", c.tag, signed(c.score));
+        if c.count > 1 {
+            let _ = write!(line, " ×{}", c.count);
+        }
     }
     for c in rank {
-        parts.push(format!("{} {}", c.tag, signed(c.score)));
+        sep(&mut line);
+        let _ = write!(line, "{} {}", c.tag, signed(c.score));
     }
-    let list = |positive: bool| {
-        keywords
-            .iter()
-            .filter(|k| (k.score > 0.0) == positive)
-            .map(|k| k.keyword.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let (pro, con) = (list(true), list(false));
-    if !pro.is_empty() {
-        parts.push(format!("keywords: {pro}"));
+    for (positive, label) in [(true, "keywords: "), (false, "against: ")] {
+        let mut first = true;
+        for k in keywords.iter().filter(|k| (k.score > 0.0) == positive) {
+            if first {
+                sep(&mut line);
+                line.push_str(label);
+                first = false;
+            } else {
+                line.push_str(", ");
+            }
+            line.push_str(&k.keyword);
+        }
     }
-    if !con.is_empty() {
-        parts.push(format!("against: {con}"));
-    }
-    let mut line = parts.join(", ");
     let salary = match salary {
         SalaryNote::NoTarget => None,
         SalaryNote::Unknown => Some("salary unknown".to_string()),
@@ -572,14 +580,14 @@ fn summary(
         )),
     };
     if let Some(s) = salary {
-        if !line.is_empty() {
+        if line.len() > body {
             line.push_str("; ");
         }
         line.push_str(&s);
     }
-    match no_match {
-        Some(why) if line.is_empty() => format!("no match: {why}"),
-        Some(why) => format!("no match: {why}; {line}"),
-        None => line,
+    if line.len() == body {
+        // Nothing after "no match: why; ".
+        line.truncate(body.saturating_sub(2));
     }
+    line
 }

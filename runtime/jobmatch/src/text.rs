@@ -77,7 +77,10 @@ impl Symbols {
         let group = self.groups.get(usize::from(self.slot(c)?) - 1)?;
         let rest = s.get(i..)?;
         for sym in group {
-            if !rest.starts_with(&**sym) {
+            // Most candidates differ at their second byte (`c++` at `customer`): look there
+            // before comparing the whole symbol.
+            let (want, have) = (sym.as_bytes(), rest.as_bytes());
+            if want.get(1).is_some_and(|b| have.get(1) != Some(b)) || !rest.starts_with(&**sym) {
                 continue;
             }
             if !c.is_alphanumeric() && prev == Some(c) {
@@ -103,14 +106,26 @@ pub(crate) fn is_symbol_word(word: &str) -> bool {
 }
 
 /// Appends `text` lowercased to `out`, with `&amp;` read as `&`.
+///
+/// Character by character (`char::to_lowercase`), ASCII runs in bulk: a description with one
+/// curly quote would otherwise go through `str::to_lowercase`'s slow path whole. (So a final
+/// `Σ` becomes `σ`, not `ς`: both are letters, and no tag depends on it.)
 pub(crate) fn lower_into(text: &str, out: &mut String) {
     let start = out.len();
-    if text.is_ascii() {
-        out.push_str(text);
-        // Safe on a str: ASCII bytes stay ASCII, the rest is untouched.
-        out[start..].make_ascii_lowercase();
-    } else {
-        out.push_str(&text.to_lowercase());
+    out.reserve(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        let from = out.len();
+        out.push_str(&rest[..ascii]);
+        // ASCII bytes stay ASCII: still a str.
+        out[from..].make_ascii_lowercase();
+        rest = &rest[ascii..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_lowercase());
+            rest = chars.as_str();
+        }
     }
     if out[start..].contains("&amp;") {
         let decoded = out[start..].replace("&amp;", "&");

@@ -148,10 +148,17 @@ fn same(a: f64, b: f64) -> bool {
     a == b || (a.is_nan() && b.is_nan())
 }
 
+/// A number for a message: at most 4 decimals, no trailing zeros (`1`, `0.22`, `-0.23`).
 pub(crate) fn num(v: f64) -> String {
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
+    // Rounded, then the shortest form that reads back (fast; `{:.4}` formats exactly, slowly).
+    let r = (v * 10_000.0).round() / 10_000.0;
+    if r == 0.0 {
+        "0".into()
+    } else if r.is_finite() {
+        format!("{r}")
+    } else {
+        format!("{v}")
+    }
 }
 
 /// A warning for a tag word that is a plain word with sentence punctuation stuck to it
