@@ -2,10 +2,10 @@
 //! tracks with the user's library of tags, says why, and decides what enters the CRM.
 //!
 //! - [`Library`] holds the tables as rows (serde: YAML files, CSV or sheet tabs map onto them);
-//!   [`validate`] lists every problem with its table, row and column.
+//!   [`validate()`] lists every problem with its table, row and column.
 //! - [`CompiledLibrary::compile`] turns a valid library into the matcher once; a [`Scorer`]
 //!   then scores posts ([`PostScores`]: per track a [`TrackScore`] with its [`Reasons`]).
-//! - [`screen`] decides, for one (post, track) and the CRM item if any, whether to put the post
+//! - [`screen()`] decides, for one (post, track) and the CRM item if any, whether to put the post
 //!   in the CRM as `SCREENED`, refresh an item's scores, leave the user's stage alone, or skip.
 //!
 //! It is not for I/O: it reads no file, table or sheet, and writes no item. The Lambda shell
@@ -25,7 +25,7 @@
 //! score depends on the post, the library and the day only, so a rescore gives the same
 //! answer, a post scored alone scores as in a batch, and the reasons hold for that post.
 //!
-//! The formulas are in [`score`]'s doc, the screener's rules in [`screen`]'s, the
+//! The formulas are in [`score`]'s doc, the screener's rules in [`screen`](mod@screen)'s, the
 //! validation rules in [`validate`](mod@validate)'s.
 
 mod clean;

@@ -1,6 +1,6 @@
 //! The library: the user's tables as plain rows (title tags, rank tags, junk and keep tags,
 //! keyword tags, tracks, config), with serde so that YAML files, CSV or a sheet's tabs map onto
-//! them one row per entry. Nothing here checks or interprets a row: that is [`crate::validate`]
+//! them one row per entry. Nothing here checks or interprets a row: that is [`crate::validate()`]
 //! and [`crate::CompiledLibrary`].
 
 use serde::{Deserialize, Serialize};
