@@ -9,8 +9,11 @@
 //! - [`scrape_run`] runs the scraper with the in-memory store against the fixture server with
 //!   no rate limit and reads its own overhead per post from the run summary's timing.
 //!
+//! - [`score`] is the recommender benchmark's side (`cargo xtask bench recommend`): jobmatch
+//!   scoring the captures for three tracks, against `bench/match_python.py`.
+//!
 //! Figures are printed as JSON by the `mcfbench` binary; medians, targets and the table are the
-//! deployer's (`xtask/src/commands/bench_runtime.rs`).
+//! deployer's (`xtask/src/bench/`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
+
+pub mod score;
 
 /// The kinds of document, in the order they are measured.
 pub const KINDS: [&str; 3] = ["search_item", "job_detail", "job_page"];

@@ -1,6 +1,6 @@
-//! `mcfbench`: the measurements `cargo xtask bench runtime` runs in a release build, each
-//! printing one JSON document on stdout. Run it through the deployer, which pins it to a core,
-//! runs the Python peer the same way and takes the medians.
+//! `mcfbench`: the measurements `cargo xtask bench runtime` and `bench recommend` run in a
+//! release build, each printing one JSON document on stdout. Run it through the deployer,
+//! which pins it to a core, runs the Python peer the same way and takes the medians.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     version,
-    about = "The runtime benchmark's measurements (run by `cargo xtask bench runtime`)."
+    about = "The runtime benchmarks' measurements (run by `cargo xtask bench runtime` and `bench recommend`)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -47,6 +47,31 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Write the recommender benchmark's score set: posts.json (the captures) and
+    /// library.json (the starter library plus a third track).
+    PrepareScore {
+        /// tests/fixtures/mcf
+        #[arg(long)]
+        fixtures: PathBuf,
+        /// config/seed/library
+        #[arg(long)]
+        library: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// jobmatch scoring throughput on a score set (every post for every track), per run;
+    /// `--check` prints every (post, track) score instead, one JSON object a line.
+    Score {
+        #[arg(long)]
+        set: PathBuf,
+        /// Time budget per run.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -73,6 +98,27 @@ fn main() -> Result<()> {
                 anyhow::Ok(all)
             })?;
             println!("{}", serde_json::json!({ "runs": runs }));
+        }
+        Command::PrepareScore { fixtures, library, out } => {
+            let info = mcfbench::score::prepare_score(&fixtures, &library, &out)?;
+            println!("{}", serde_json::to_string(&info)?);
+        }
+        Command::Score {
+            set,
+            seconds,
+            runs,
+            check,
+        } => {
+            let (posts, library) = mcfbench::score::load_score_set(&set)?;
+            if check {
+                for row in mcfbench::score::score_check(&posts, &library)? {
+                    println!("{}", serde_json::to_string(&row)?);
+                }
+            } else {
+                let budget = Duration::try_from_secs_f64(seconds).context("--seconds")?;
+                let report = mcfbench::score::score_throughput(&posts, &library, budget, runs)?;
+                println!("{}", serde_json::to_string(&report)?);
+            }
         }
     }
     Ok(())

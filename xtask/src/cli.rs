@@ -348,6 +348,9 @@ pub enum BenchCommand {
     /// Staging brought to the release dev runs: `promote` against rebuilding from source and
     /// deploying, on one emulator, from a staging with no stacks each run.
     Promote(PromoteBenchOptions),
+    /// The recommender's scoring throughput (jobmatch) against the original's way (pandas +
+    /// scikit-learn), one core each, on the captures with three tracks.
+    Recommend(BenchOptions),
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -490,6 +493,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             None => bench::deploy::run(&project, &ui, options.runs, options.write),
             Some(BenchCommand::Deploy(o)) => bench::deploy::run(&project, &ui, o.runs, o.write),
             Some(BenchCommand::Runtime(o)) => bench::runtime::run(&project, &ui, o.runs, o.write).await,
+            Some(BenchCommand::Recommend(o)) => bench::recommend::run(&project, &ui, o.runs, o.write).await,
             Some(BenchCommand::Promote(o)) => {
                 bench::promote::run(&project, &ui, o.options.runs, o.options.write, o.cold).await
             }
@@ -522,6 +526,11 @@ mod tests {
         assert!(matches!(
             which,
             Some(BenchCommand::Runtime(BenchOptions { runs: 5, write: true }))
+        ));
+        let (which, _, _) = bench(&["recommend", "--runs", "3", "--write"]);
+        assert!(matches!(
+            which,
+            Some(BenchCommand::Recommend(BenchOptions { runs: 3, write: true }))
         ));
         assert!(Cli::try_parse_from(["cargo xtask", "bench", "--runs", "2", "runtime"]).is_err());
         assert!(Cli::try_parse_from(["cargo xtask", "--output", "json", "bench", "runtime"]).is_ok());

@@ -106,6 +106,15 @@ pub fn timestamp_millis_from_unix(millis: i64) -> String {
     format!("{}.{:03}Z", &base[..base.len() - 1], millis.rem_euclid(1000))
 }
 
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (a timestamp is cut to its date part, as in
+/// [`normalize_date`]); `None` when it is not a valid date. For day arithmetic on the dates we
+/// keep (a post's age in weeks, whether its closing date has passed) without a date-time crate.
+pub fn day_number(date: &str) -> Option<i64> {
+    let head = normalize_date(date).ok()?;
+    let (y, m, d) = parse_date_parts(&head)?;
+    Some(days_from_civil(y, m, d))
+}
+
 fn parse_date_parts(s: &str) -> Option<(i64, u32, u32)> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -243,6 +252,21 @@ mod tests {
         assert_eq!(unix_millis("1970-01-02"), Ok(86_400_000));
         assert!(unix_millis("2025-02-30").unwrap_err().contains("2025-02-30"));
         assert!(unix_millis("an hour ago").unwrap_err().contains("an hour ago"));
+    }
+
+    #[test]
+    fn day_numbers_count_from_the_epoch() {
+        assert_eq!(day_number("1970-01-01"), Some(0));
+        assert_eq!(day_number("2025-05-19"), Some(20_227));
+        assert_eq!(
+            day_number("2024-03-01")
+                .zip(day_number("2024-02-28"))
+                .map(|(a, b)| a - b),
+            Some(2)
+        );
+        assert_eq!(day_number("1969-12-31T23:00:00Z"), Some(-1));
+        assert_eq!(day_number("2025-02-29"), None);
+        assert_eq!(day_number(""), None);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Benchmarks (`cargo xtask bench ...`), each against its peer in the same run, written into
 //! docs/benchmarks.md with `--write`: `deploy` (our deploy against the AWS CLI), `runtime` (the
 //! jobs-search runtime against the targets and the Python peer), `promote` (promote
-//! against rebuild + deploy). This module holds the shared harness: timing, medians, the
+//! against rebuild + deploy), `recommend` (jobmatch's scoring against pandas + scikit-learn). This module holds the shared harness: timing, medians, the
 //! machine's description, pinning to a core, and the docs section markers.
 
 pub mod deploy;
 pub mod promote;
+pub mod recommend;
 pub mod runtime;
 
 use std::collections::BTreeMap;
