@@ -234,57 +234,50 @@ impl Plan {
     /// earlier waves, so a wave's stacks can deploy side by side. Stacks outside the
     /// selection are taken as deployed. Within a wave, plan order.
     pub fn waves<'a>(&self, selected: &[&'a Stack]) -> Vec<Vec<&'a Stack>> {
-        let names: BTreeSet<&str> = selected.iter().map(|s| s.name.as_str()).collect();
-        let mut level: BTreeMap<&str, usize> = BTreeMap::new();
         // Plan order puts every stack after what it needs, so one pass settles the levels.
-        for s in &self.stacks {
-            if !names.contains(s.name.as_str()) {
-                continue;
-            }
-            let l = s
-                .dependencies()
-                .iter()
-                .filter_map(|d| level.get(d))
-                .map(|l| l + 1)
-                .max()
-                .unwrap_or(0);
-            level.insert(&s.name, l);
-        }
-        let depth = level.values().max().map_or(0, |m| m + 1);
-        let mut waves: Vec<Vec<&'a Stack>> = vec![Vec::new(); depth];
-        for s in &self.stacks {
-            if let (Some(l), Some(chosen)) = (level.get(s.name.as_str()), selected.iter().find(|x| x.name == s.name)) {
-                waves[*l].push(chosen);
-            }
-        }
-        waves
+        self.levels(selected, self.stacks.iter(), |s| {
+            s.dependencies().into_iter().map(str::to_string).collect()
+        })
     }
 
     /// `selected` in teardown waves: each stack of a wave is needed (within the selection)
     /// only by stacks of earlier waves, so it can go as soon as they are gone. Plan order
     /// within a wave.
     pub fn teardown_waves<'a>(&self, selected: &[&'a Stack]) -> Vec<Vec<&'a Stack>> {
-        let names: BTreeSet<&str> = selected.iter().map(|s| s.name.as_str()).collect();
-        let mut level: BTreeMap<&str, usize> = BTreeMap::new();
         // Reverse plan order puts every stack after the stacks that need it.
-        for s in self.stacks.iter().rev() {
-            if !names.contains(s.name.as_str()) {
-                continue;
-            }
-            let l = self
-                .stacks
+        self.levels(selected, self.stacks.iter().rev(), |s| {
+            self.stacks
                 .iter()
                 .filter(|d| d.dependencies().contains(s.name.as_str()))
-                .filter_map(|d| level.get(d.name.as_str()))
+                .map(|d| d.name.clone())
+                .collect()
+        })
+    }
+
+    /// Each selected stack's level: one more than the highest level of the stacks it waits for
+    /// (`waits_for`), visited in `order`, which must put every stack after those; then the
+    /// stacks grouped by level, in plan order.
+    fn levels<'a, 'p>(
+        &'p self,
+        selected: &[&'a Stack],
+        order: impl Iterator<Item = &'p Stack>,
+        waits_for: impl Fn(&Stack) -> Vec<String>,
+    ) -> Vec<Vec<&'a Stack>> {
+        let names: BTreeSet<&str> = selected.iter().map(|s| s.name.as_str()).collect();
+        let mut level: BTreeMap<String, usize> = BTreeMap::new();
+        for s in order.filter(|s| names.contains(s.name.as_str())) {
+            let l = waits_for(s)
+                .iter()
+                .filter_map(|w| level.get(w))
                 .map(|l| l + 1)
                 .max()
                 .unwrap_or(0);
-            level.insert(&s.name, l);
+            level.insert(s.name.clone(), l);
         }
         let depth = level.values().max().map_or(0, |m| m + 1);
         let mut waves: Vec<Vec<&'a Stack>> = vec![Vec::new(); depth];
         for s in &self.stacks {
-            if let (Some(l), Some(chosen)) = (level.get(s.name.as_str()), selected.iter().find(|x| x.name == s.name)) {
+            if let (Some(l), Some(chosen)) = (level.get(&s.name), selected.iter().find(|x| x.name == s.name)) {
                 waves[*l].push(chosen);
             }
         }
