@@ -214,6 +214,15 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(conf.build())
     }
 
+    /// DynamoDB Streams (the posts table's stream, read by the recommender's local player).
+    pub fn dynamodbstreams(&self) -> aws_sdk_dynamodbstreams::Client {
+        let mut conf = aws_sdk_dynamodbstreams::config::Builder::from(&self.sdk);
+        if let Some(i) = self.interceptor() {
+            conf = conf.interceptor(i);
+        }
+        aws_sdk_dynamodbstreams::Client::from_conf(conf.build())
+    }
+
     pub fn s3(&self) -> aws_sdk_s3::Client {
         // Emulators serve buckets by path, not by virtual host.
         let mut conf = aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(self.endpoint.is_some());
@@ -229,6 +238,23 @@ impl Aws {
             conf = conf.interceptor(i);
         }
         aws_sdk_sqs::Client::from_conf(conf.build())
+    }
+
+    /// Parameter Store: config sync reads its Google key there (a SecureString).
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        let mut conf = aws_sdk_ssm::config::Builder::from(&self.sdk);
+        if let Some(i) = self.interceptor() {
+            conf = conf.interceptor(i);
+        }
+        aws_sdk_ssm::Client::from_conf(conf.build())
+    }
+
+    /// The recording interceptor of this connection, for a client of a service this crate
+    /// does not link (`aws_sdk_lambda::config::Builder::from(aws.sdk()).interceptor(i)`), so
+    /// that its calls are recorded like those of [`s3`](Aws::s3) or [`dynamodb`](Aws::dynamodb).
+    /// `None` without a recorder.
+    pub fn record_interceptor(&self) -> Option<impl aws_smithy_runtime_api::client::interceptors::Intercept + 'static> {
+        self.interceptor()
     }
 }
 

@@ -34,6 +34,14 @@ pub enum StoreError {
         reason: String,
     },
 
+    #[error(
+        "{key} in table {table}: the stored item cannot be read ({reason}); fix or delete the item, then run again"
+    )]
+    BadRecord { table: String, key: String, reason: String },
+
+    #[error("table {table}, item pk = library, sk = {sk}: {reason}; run `cargo xtask sync` to write the library again")]
+    BadLibraryItem { table: String, sk: String, reason: String },
+
     #[error("post {uuid}: cannot be written as a DynamoDB item: {reason}")]
     Encode { uuid: String, reason: String },
 
@@ -50,7 +58,11 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Aws { transient, .. } => *transient,
-            Self::MissingSetting { .. } | Self::BadItem { .. } | Self::Contended { .. } => true,
+            Self::MissingSetting { .. }
+            | Self::BadItem { .. }
+            | Self::BadRecord { .. }
+            | Self::BadLibraryItem { .. }
+            | Self::Contended { .. } => true,
             Self::TooLarge { .. } | Self::Encode { .. } => false,
         }
     }

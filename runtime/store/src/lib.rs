@@ -18,6 +18,7 @@
 //! | `DIMENSIONS_TABLE` | the dimensions table (`mcfpipe-<env>-dimensions`) |
 //! | `DATA_BUCKET` | the data bucket (`mcfpipe-<env>-data-<account>-<region>`) |
 //! | `PARSE_QUEUE_URL` | the parse queue's URL |
+//! | `CRM_TABLE` | the CRM table (`mcfpipe-<env>-crm`) |
 //!
 //! plus the SDK's own: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` (an emulator).
 
@@ -31,11 +32,11 @@ pub mod record;
 pub use aws::{Aws, Options as AwsOptions, error_code, error_text, is_loopback, is_not_found};
 pub use error::StoreError;
 pub use names::Names;
-pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT};
+pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT, post_from_item};
 pub use raw::{DEFAULT_MAX_DOCUMENT_BYTES, RawStore, RejectReason, message_reject_key};
 
 /// Now, as `YYYY-MM-DDTHH:MM:SSZ` (the form of every timestamp we store: sorts as a string).
-pub(crate) fn now_utc() -> String {
+pub fn now_utc() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -8,6 +8,7 @@ pub const POSTS_TABLE: &str = "POSTS_TABLE";
 pub const DIMENSIONS_TABLE: &str = "DIMENSIONS_TABLE";
 pub const DATA_BUCKET: &str = "DATA_BUCKET";
 pub const PARSE_QUEUE_URL: &str = "PARSE_QUEUE_URL";
+pub const CRM_TABLE: &str = "CRM_TABLE";
 
 /// The physical names of the database layer's resources. Each component needs only some of
 /// them, so they are optional here and required by the accessors it calls.
@@ -17,10 +18,11 @@ pub struct Names {
     pub dimensions_table: Option<String>,
     pub data_bucket: Option<String>,
     pub parse_queue_url: Option<String>,
+    pub crm_table: Option<String>,
 }
 
 impl Names {
-    /// Reads `POSTS_TABLE`, `DIMENSIONS_TABLE`, `DATA_BUCKET` and `PARSE_QUEUE_URL`.
+    /// Reads `POSTS_TABLE`, `DIMENSIONS_TABLE`, `DATA_BUCKET`, `PARSE_QUEUE_URL` and `CRM_TABLE`.
     pub fn from_env() -> Names {
         Names::from_lookup(|var| std::env::var(var).ok())
     }
@@ -33,6 +35,7 @@ impl Names {
             dimensions_table: get(DIMENSIONS_TABLE),
             data_bucket: get(DATA_BUCKET),
             parse_queue_url: get(PARSE_QUEUE_URL),
+            crm_table: get(CRM_TABLE),
         }
     }
 
@@ -46,6 +49,10 @@ impl Names {
 
     pub fn data_bucket(&self) -> Result<&str, StoreError> {
         required(&self.data_bucket, DATA_BUCKET, "the data bucket")
+    }
+
+    pub fn crm_table(&self) -> Result<&str, StoreError> {
+        required(&self.crm_table, CRM_TABLE, "the CRM table")
     }
 
     pub fn parse_queue_url(&self) -> Result<&str, StoreError> {
@@ -72,5 +79,10 @@ mod tests {
         let err = names.data_bucket().map(str::to_string).unwrap_err().to_string();
         assert!(err.starts_with("DATA_BUCKET is not set"), "{err}");
         assert!(names.parse_queue_url().is_err() && names.dimensions_table().is_err());
+        let err = names.crm_table().map(str::to_string).unwrap_err().to_string();
+        assert!(
+            err.starts_with("CRM_TABLE is not set") && err.contains("the CRM table"),
+            "{err}"
+        );
     }
 }

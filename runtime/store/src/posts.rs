@@ -151,7 +151,7 @@ impl PostStore {
             Some(AttributeValue::N(n)) => Some(n.parse().map_err(|_| bad(format!("`{REVISION}` is `{n}`")))?),
             Some(other) => return Err(bad(format!("`{REVISION}` is not a number: {other:?}"))),
         };
-        let post: Post = serde_dynamo::aws_sdk_dynamodb_1::from_item(item).map_err(|e| bad(e.to_string()))?;
+        let post = post_from_item(item).map_err(bad)?;
         Ok(Some(Stored { post, revision }))
     }
 
@@ -192,6 +192,12 @@ impl PostStore {
     fn target(&self, uuid: &str) -> String {
         format!("post {uuid} in table {}", self.table)
     }
+}
+
+/// The post of a post item (any attribute that is not a field of [`Post`] is ignored: keys,
+/// `revision`, `raw_key`, `written_at`); why not, when the item is not a post.
+pub fn post_from_item(item: HashMap<String, AttributeValue>) -> Result<Post, String> {
+    serde_dynamo::aws_sdk_dynamodb_1::from_item(item).map_err(|e| e.to_string())
 }
 
 /// What the conditional put must find.

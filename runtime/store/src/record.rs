@@ -4,8 +4,9 @@
 //! The emulator answers every call whatever a role allows, so the tests record what each
 //! component asks instead: an SDK interceptor on every client of a connection made with
 //! [`Aws::recording`](crate::Aws::recording) notes the service, the operation, the resource
-//! (DynamoDB tables with the partition keys of the items, S3 bucket and key, SQS queue) and the
-//! HTTP status of the answer. A connection without a recorder has no interceptor at all.
+//! (DynamoDB tables with the partition keys of the items, the index a request reads and the kind
+//! of each part of a transaction; DynamoDB streams; S3 bucket and key; SQS queue; SSM parameter; Lambda function) and the HTTP
+//! status of the answer. A connection without a recorder has no interceptor at all.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -70,6 +71,14 @@ pub enum Target {
     },
     /// SQS: the queue URL, or the name `GetQueueUrl` asks for.
     Queue { url: Option<String>, name: Option<String> },
+    /// DynamoDB Streams: the stream's ARN (read from `GetRecords`' shard iterator, which
+    /// starts with it), or `None` for a listing (`ListStreams`, which names no stream).
+    Stream { arn: Option<String> },
+    /// SSM Parameter Store: the parameter, and whether the call asked for the decrypted value
+    /// (a SecureString is decrypted with its KMS key on the caller's behalf).
+    Parameter { name: String, with_decryption: bool },
+    /// Lambda: the function the call names, as sent (a name or an ARN).
+    Function { name: String },
     /// Why the recorder could not tell (a service it does not read, a body it cannot parse).
     Unread(String),
 }
@@ -82,6 +91,14 @@ pub struct TableAccess {
     /// it names no item (Scan, DescribeTable), `None` when the recorder could not read them.
     /// Every table of ours keys its partition by `pk` ([`mcfcore::layout::PK`]).
     pub leading_keys: Option<Vec<String>>,
+    /// The index a Query or Scan reads (`IndexName`): IAM evaluates those against the index's
+    /// ARN, `table/<name>/index/<index>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// In a transaction, the kind of its parts on this table (`Put`, `Update`, `Delete`,
+    /// `ConditionCheck`, `Get`): each needs its own action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
 }
 
 /// The interceptor [`Aws`](crate::Aws) adds to every client of a recording connection.
@@ -158,6 +175,15 @@ fn read_target(service: &str, request: &HttpRequest) -> Target {
             name: b["QueueName"].as_str().map(str::to_string),
         }),
         "S3" => Ok(s3_target(request.uri(), request.headers().get("host"))),
+        "DynamoDB Streams" => body().map(|b| stream(&b)),
+        "SSM" => body().and_then(|b| match b["Name"].as_str() {
+            Some(name) => Ok(Target::Parameter {
+                name: name.to_string(),
+                with_decryption: b["WithDecryption"].as_bool().unwrap_or(false),
+            }),
+            None => Err(Target::Unread("the SSM request names no parameter".into())),
+        }),
+        "Lambda" => function_target(request.uri()),
         other => Err(Target::Unread(format!("the recorder does not read {other} requests"))),
     };
     read.unwrap_or_else(|unread| unread)
@@ -166,13 +192,19 @@ fn read_target(service: &str, request: &HttpRequest) -> Target {
 /// The tables of a DynamoDB request and the partition keys of the items it names.
 fn tables(body: &Value) -> Target {
     let mut out: Vec<TableAccess> = Vec::new();
-    let mut add = |table: &str, keys: Option<Vec<String>>| {
-        let slot = match out.iter().position(|t| t.table == table) {
+    let mut add = |table: &str, index: Option<&str>, part: Option<&str>, keys: Option<Vec<String>>| {
+        let (index, part) = (index.map(str::to_string), part.map(str::to_string));
+        let slot = match out
+            .iter()
+            .position(|t| t.table == table && t.index == index && t.part == part)
+        {
             Some(i) => &mut out[i],
             None => {
                 out.push(TableAccess {
                     table: table.to_string(),
                     leading_keys: Some(Vec::new()),
+                    index,
+                    part,
                 });
                 out.last_mut().expect("just pushed")
             }
@@ -191,7 +223,7 @@ fn tables(body: &Value) -> Target {
         };
     };
     if let Some(table) = body["TableName"].as_str() {
-        add(table, single_request_keys(body));
+        add(table, body["IndexName"].as_str(), None, single_request_keys(body));
     }
     // BatchGetItem: {table: {Keys: [...]}}; BatchWriteItem: {table: [{PutRequest|DeleteRequest}]}.
     for (table, request) in body["RequestItems"].as_object().into_iter().flatten() {
@@ -206,13 +238,13 @@ fn tables(body: &Value) -> Target {
                 .collect(),
             other => other["Keys"].as_array().into_iter().flatten().collect(),
         };
-        add(table, items.into_iter().map(partition_key).collect());
+        add(table, None, None, items.into_iter().map(partition_key).collect());
     }
     // TransactGetItems / TransactWriteItems: [{Get|Put|Update|Delete|ConditionCheck: {TableName, Key|Item}}].
     for entry in body["TransactItems"].as_array().into_iter().flatten() {
-        for op in entry.as_object().into_iter().flat_map(|o| o.values()) {
+        for (part, op) in entry.as_object().into_iter().flatten() {
             if let Some(table) = op["TableName"].as_str() {
-                add(table, single_request_keys(op));
+                add(table, None, Some(part), single_request_keys(op));
             }
         }
     }
@@ -220,6 +252,25 @@ fn tables(body: &Value) -> Target {
         Target::Unread("the DynamoDB request names no table".into())
     } else {
         Target::Tables(out)
+    }
+}
+
+/// The stream of a DynamoDB Streams request: `StreamArn`, or the ARN a shard iterator starts
+/// with (`<stream arn>|<n>|<opaque>`, on AWS and on moto alike).
+fn stream(body: &Value) -> Target {
+    if let Some(arn) = body["StreamArn"].as_str() {
+        return Target::Stream {
+            arn: Some(arn.to_string()),
+        };
+    }
+    match body["ShardIterator"].as_str() {
+        Some(iterator) => match iterator.split_once('|') {
+            Some((arn, _)) if arn.starts_with("arn:") => Target::Stream {
+                arn: Some(arn.to_string()),
+            },
+            _ => Target::Unread("the shard iterator does not start with a stream ARN".into()),
+        },
+        None => Target::Stream { arn: None },
     }
 }
 
@@ -277,6 +328,20 @@ fn query_key(expression: &str, body: &Value) -> Option<String> {
             .as_str()
             .map(str::to_string)
     })
+}
+
+/// The function of a Lambda request: `/2015-03-31/functions/<name or ARN>/invocations` and the
+/// other `/functions/<name>/…` paths.
+fn function_target(uri: &str) -> Result<Target, Target> {
+    let path = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    path.split_once("/functions/")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
+        .filter(|name| !name.is_empty())
+        .map(|name| Target::Function {
+            name: percent_decode(name),
+        })
+        .ok_or_else(|| Target::Unread(format!("no function in {uri}")))
 }
 
 /// Bucket, key and listing prefix from an S3 request: path style (`/bucket/key`, an emulator)
@@ -344,6 +409,15 @@ mod tests {
         TableAccess {
             table: table.into(),
             leading_keys: keys.map(|k| k.iter().map(|s| s.to_string()).collect()),
+            index: None,
+            part: None,
+        }
+    }
+
+    fn part(table: &str, keys: &[&str], part: &str) -> TableAccess {
+        TableAccess {
+            part: Some(part.into()),
+            ..access(table, Some(keys))
         }
     }
 
@@ -376,8 +450,64 @@ mod tests {
         let transact = json!({"TransactItems": [{"Put": {"TableName": "a", "Item": {"pk": {"S": "1"}}}}, {"Delete": {"TableName": "b", "Key": {"pk": {"S": "2"}}}}]});
         assert_eq!(
             tables(&transact),
-            Target::Tables(vec![access("a", Some(&["1"])), access("b", Some(&["2"]))])
+            Target::Tables(vec![part("a", &["1"], "Put"), part("b", &["2"], "Delete")])
         );
+        // A job and its event: two puts on one table are one access; an update is another.
+        let screen = json!({"TransactItems": [
+            {"Put": {"TableName": "crm", "Item": {"pk": {"S": "u"}, "sk": {"S": "JOB#data"}}}},
+            {"Put": {"TableName": "crm", "Item": {"pk": {"S": "u"}, "sk": {"S": "JOB#data#EVENT#t#000001"}}}},
+            {"Update": {"TableName": "crm", "Key": {"pk": {"S": "v"}, "sk": {"S": "JOB#data"}}}}]});
+        assert_eq!(
+            tables(&screen),
+            Target::Tables(vec![part("crm", &["u"], "Put"), part("crm", &["v"], "Update")])
+        );
+        // A Query of an index names it.
+        let index = json!({"TableName": "p", "IndexName": "gsi1", "KeyConditionExpression": "#k = :m",
+            "ExpressionAttributeNames": {"#k": "gsi1pk"}, "ExpressionAttributeValues": {":m": {"S": "POSTED#2025-05"}}});
+        assert_eq!(
+            tables(&index),
+            Target::Tables(vec![TableAccess {
+                index: Some("gsi1".into()),
+                ..access("p", None)
+            }])
+        );
+    }
+
+    #[test]
+    fn lambda_requests_name_their_function() {
+        assert_eq!(
+            function_target(
+                "https://lambda.ap-southeast-1.amazonaws.com/2015-03-31/functions/arn%3Aaws%3Alambda%3Aap-southeast-1%3A123456789012%3Afunction%3Amcfpipe-dev-rescore/invocations"
+            ),
+            Ok(Target::Function {
+                name: "arn:aws:lambda:ap-southeast-1:123456789012:function:mcfpipe-dev-rescore".into()
+            })
+        );
+        assert_eq!(
+            function_target("http://127.0.0.1:5000/2015-03-31/functions/f/invocations?x=1"),
+            Ok(Target::Function { name: "f".into() })
+        );
+        assert!(function_target("http://127.0.0.1:5000/2015-03-31/functions/").is_err());
+    }
+
+    #[test]
+    fn stream_requests_name_their_stream() {
+        let arn =
+            "arn:aws:dynamodb:ap-southeast-1:123456789012:table/mcfpipe-local-posts/stream/2026-11-29T09:00:00.000000";
+        let want = Target::Stream {
+            arn: Some(arn.to_string()),
+        };
+        assert_eq!(stream(&json!({"StreamArn": arn})), want);
+        assert_eq!(stream(&json!({"StreamArn": arn, "ShardId": "shardId-1"})), want);
+        assert_eq!(
+            stream(&json!({"ShardIterator": format!("{arn}|1|AAAA/opaque==")})),
+            want
+        );
+        assert_eq!(
+            stream(&json!({"TableName": "mcfpipe-local-posts"})),
+            Target::Stream { arn: None }
+        );
+        assert!(matches!(stream(&json!({"ShardIterator": "opaque"})), Target::Unread(_)));
     }
 
     #[test]

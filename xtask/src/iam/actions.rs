@@ -17,6 +17,14 @@ enum On {
     Bucket,
     /// An SQS queue, from its URL (or name).
     Queue,
+    /// The parts of a DynamoDB transaction: each part's own action on its table.
+    Transaction,
+    /// A DynamoDB stream by its ARN; a listing (no stream named) is evaluated against `*`.
+    Stream,
+    /// An SSM parameter: `arn:…:ssm:<region>:<account>:parameter/<name>`.
+    Parameter,
+    /// A Lambda function, by its name or ARN.
+    Function,
 }
 
 /// (SDK service, SDK operation) → IAM actions. The service is the SDK's name for it (the
@@ -32,6 +40,23 @@ const OPERATIONS: &[(&str, &str, &[&str], On)] = &[
     ("DynamoDB", "BatchGetItem", &["dynamodb:BatchGetItem"], On::Table),
     ("DynamoDB", "BatchWriteItem", &["dynamodb:BatchWriteItem"], On::Table),
     ("DynamoDB", "DescribeTable", &["dynamodb:DescribeTable"], On::Table),
+    // The actions come from the parts (`TRANSACTION_PARTS`).
+    ("DynamoDB", "TransactWriteItems", &[], On::Transaction),
+    ("DynamoDB", "TransactGetItems", &[], On::Transaction),
+    (
+        "DynamoDB Streams",
+        "DescribeStream",
+        &["dynamodb:DescribeStream"],
+        On::Stream,
+    ),
+    (
+        "DynamoDB Streams",
+        "GetShardIterator",
+        &["dynamodb:GetShardIterator"],
+        On::Stream,
+    ),
+    ("DynamoDB Streams", "GetRecords", &["dynamodb:GetRecords"], On::Stream),
+    ("DynamoDB Streams", "ListStreams", &["dynamodb:ListStreams"], On::Stream),
     ("S3", "GetObject", &["s3:GetObject"], On::Object),
     // HEAD needs the read permission of the object, not one of its own.
     ("S3", "HeadObject", &["s3:GetObject"], On::Object),
@@ -59,6 +84,20 @@ const OPERATIONS: &[(&str, &str, &[&str], On)] = &[
     ),
     ("SQS", "GetQueueAttributes", &["sqs:GetQueueAttributes"], On::Queue),
     ("SQS", "GetQueueUrl", &["sqs:GetQueueUrl"], On::Queue),
+    // A SecureString of the account's default key (alias/aws/ssm) needs no kms:Decrypt of its
+    // own: that key's policy lets Parameter Store decrypt for whoever may read the parameter.
+    ("SSM", "GetParameter", &["ssm:GetParameter"], On::Parameter),
+    ("Lambda", "Invoke", &["lambda:InvokeFunction"], On::Function),
+];
+
+/// The part of a transaction → the action IAM asks for it (the service authorization
+/// reference: a transaction needs the single-item action of each of its parts).
+const TRANSACTION_PARTS: &[(&str, &str)] = &[
+    ("Put", "dynamodb:PutItem"),
+    ("Update", "dynamodb:UpdateItem"),
+    ("Delete", "dynamodb:DeleteItem"),
+    ("ConditionCheck", "dynamodb:ConditionCheckItem"),
+    ("Get", "dynamodb:GetItem"),
 ];
 
 /// The partition, region and account a call's resources live in (the deployed stack's).
@@ -98,9 +137,35 @@ pub fn needs(call: &Call, at: &Place) -> Result<Vec<Need>, String> {
     };
     let mut out = Vec::new();
     match (on, &call.target) {
-        (On::Table, Target::Tables(tables)) if !tables.is_empty() => {
+        (On::Table | On::Transaction, Target::Tables(tables)) if !tables.is_empty() => {
             for t in tables {
-                let arn = format!("arn:{p}:dynamodb:{}:{}:table/{}", at.region, at.account, t.table);
+                let mut arn = format!("arn:{p}:dynamodb:{}:{}:table/{}", at.region, at.account, t.table);
+                if let Some(index) = &t.index {
+                    arn = format!("{arn}/index/{index}");
+                }
+                let part;
+                let actions: &[&str] = match (on, &t.part) {
+                    (On::Transaction, Some(name)) => {
+                        part = TRANSACTION_PARTS
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, a)| *a)
+                            .ok_or_else(|| {
+                                format!(
+                                    "{} {}: a part `{name}` has no known IAM action: add it to TRANSACTION_PARTS in xtask/src/iam/actions.rs",
+                                    call.service, call.operation
+                                )
+                            })?;
+                        std::slice::from_ref(&part)
+                    }
+                    (On::Transaction, None) => {
+                        return Err(format!(
+                            "{} {}: recorded without the kind of its parts",
+                            call.service, call.operation
+                        ));
+                    }
+                    _ => actions,
+                };
                 // Unknown keys stay out of the context, so a LeadingKeys condition is undecided.
                 let context = match &t.leading_keys {
                     Some(keys) => Context::default().with("dynamodb:LeadingKeys", keys.clone()),
@@ -143,9 +208,31 @@ pub fn needs(call: &Call, at: &Place) -> Result<Vec<Need>, String> {
             let arn = format!("arn:{p}:s3:::{bucket}");
             out.extend(actions.iter().map(|a| plain(a, arn.clone(), context.clone())));
         }
+        (On::Stream, Target::Stream { arn }) => {
+            let resource = arn.clone().unwrap_or_else(|| "*".to_string());
+            out.extend(actions.iter().map(|a| plain(a, resource.clone(), Context::default())));
+        }
         (On::Queue, Target::Queue { url, name }) => {
             let arn = queue_arn(url.as_deref(), name.as_deref(), at)
                 .ok_or_else(|| format!("{} {}: the request names no queue", call.service, call.operation))?;
+            out.extend(actions.iter().map(|a| plain(a, arn.clone(), Context::default())));
+        }
+        (On::Parameter, Target::Parameter { name, .. }) => {
+            // A name with a leading `/` is a path: the ARN has no second slash.
+            let arn = format!(
+                "arn:{p}:ssm:{}:{}:parameter/{}",
+                at.region,
+                at.account,
+                name.trim_start_matches('/')
+            );
+            out.extend(actions.iter().map(|a| plain(a, arn.clone(), Context::default())));
+        }
+        (On::Function, Target::Function { name }) => {
+            let arn = if name.starts_with("arn:") {
+                name.clone()
+            } else {
+                format!("arn:{p}:lambda:{}:{}:function:{name}", at.region, at.account)
+            };
             out.extend(actions.iter().map(|a| plain(a, arn.clone(), Context::default())));
         }
         (_, Target::Unread(why)) => {
@@ -253,10 +340,14 @@ mod tests {
             TableAccess {
                 table: "posts".into(),
                 leading_keys: Some(vec!["u1".into(), "u2".into()]),
+                index: None,
+                part: None,
             },
             TableAccess {
                 table: "dims".into(),
                 leading_keys: None,
+                index: None,
+                part: None,
             },
         ]);
         let n = needs(&call("DynamoDB", "BatchGetItem", t, 200), &place()).unwrap();
@@ -270,6 +361,121 @@ mod tests {
             Context::default().with("dynamodb:LeadingKeys", vec!["u1".into(), "u2".into()])
         );
         assert_eq!(n[1].request.context, Context::default());
+    }
+
+    #[test]
+    fn transactions_need_each_parts_action_and_queries_of_an_index_name_it() {
+        let access = |part: &str, key: &str| TableAccess {
+            table: "crm".into(),
+            leading_keys: Some(vec![key.into()]),
+            index: None,
+            part: Some(part.into()),
+        };
+        let t = Target::Tables(vec![
+            access("Put", "u"),
+            access("Update", "v"),
+            access("ConditionCheck", "w"),
+        ]);
+        let n = needs(&call("DynamoDB", "TransactWriteItems", t, 200), &place()).unwrap();
+        let got: Vec<(&str, &str)> = n
+            .iter()
+            .map(|n| (n.request.action.as_str(), n.request.resource.as_str()))
+            .collect();
+        let crm = "arn:aws:dynamodb:ap-southeast-1:123456789012:table/crm";
+        assert_eq!(
+            got,
+            [
+                ("dynamodb:PutItem", crm),
+                ("dynamodb:UpdateItem", crm),
+                ("dynamodb:ConditionCheckItem", crm)
+            ]
+        );
+        assert_eq!(
+            n[0].request.context,
+            Context::default().with("dynamodb:LeadingKeys", vec!["u".into()])
+        );
+        let e = needs(
+            &call(
+                "DynamoDB",
+                "TransactWriteItems",
+                Target::Tables(vec![access("Merge", "u")]),
+                200,
+            ),
+            &place(),
+        )
+        .unwrap_err();
+        assert!(e.contains("TRANSACTION_PARTS"), "{e}");
+        let query = Target::Tables(vec![TableAccess {
+            table: "posts".into(),
+            leading_keys: None,
+            index: Some("gsi1".into()),
+            part: None,
+        }]);
+        let n = needs(&call("DynamoDB", "Query", query, 200), &place()).unwrap();
+        assert_eq!(
+            n[0].request.resource,
+            "arn:aws:dynamodb:ap-southeast-1:123456789012:table/posts/index/gsi1"
+        );
+    }
+
+    #[test]
+    fn parameters_and_functions_by_name_or_path() {
+        let get = |name: &str| {
+            let t = Target::Parameter {
+                name: name.into(),
+                with_decryption: true,
+            };
+            needs(&call("SSM", "GetParameter", t, 200), &place()).unwrap()[0]
+                .request
+                .clone()
+        };
+        let arn = "arn:aws:ssm:ap-southeast-1:123456789012:parameter/mcfpipe/dev/google-key";
+        assert_eq!(
+            (
+                get("/mcfpipe/dev/google-key").action.as_str(),
+                get("/mcfpipe/dev/google-key").resource.as_str()
+            ),
+            ("ssm:GetParameter", arn)
+        );
+        assert_eq!(get("mcfpipe/dev/google-key").resource, arn);
+        let invoke = |name: &str| {
+            let t = Target::Function { name: name.into() };
+            needs(&call("Lambda", "Invoke", t, 200), &place()).unwrap()[0]
+                .request
+                .clone()
+        };
+        let f = "arn:aws:lambda:ap-southeast-1:123456789012:function:mcfpipe-dev-rescore";
+        assert_eq!(invoke("mcfpipe-dev-rescore").resource, f);
+        assert_eq!(invoke(f).resource, f);
+        assert_eq!(invoke(f).action, "lambda:InvokeFunction");
+    }
+
+    #[test]
+    fn stream_reads_are_on_the_stream_and_listing_on_everything() {
+        let arn = "arn:aws:dynamodb:ap-southeast-1:123456789012:table/posts/stream/2026-11-29T09:00:00.000";
+        let n = needs(
+            &call(
+                "DynamoDB Streams",
+                "GetRecords",
+                Target::Stream { arn: Some(arn.into()) },
+                200,
+            ),
+            &place(),
+        )
+        .unwrap();
+        assert_eq!(
+            (n[0].request.action.as_str(), n[0].request.resource.as_str()),
+            ("dynamodb:GetRecords", arn)
+        );
+        let n = needs(
+            &call("DynamoDB Streams", "ListStreams", Target::Stream { arn: None }, 200),
+            &place(),
+        )
+        .unwrap();
+        assert_eq!(
+            (n[0].request.action.as_str(), n[0].request.resource.as_str()),
+            ("dynamodb:ListStreams", "*")
+        );
     }
 
     #[test]

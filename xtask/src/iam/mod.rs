@@ -469,6 +469,8 @@ mod tests {
             target: Target::Tables(vec![TableAccess {
                 table: "mcfpipe-dev-dimensions".into(),
                 leading_keys: keys.map(|k| k.iter().map(|s| s.to_string()).collect()),
+                index: None,
+                part: None,
             }]),
             status: Some(200),
         }

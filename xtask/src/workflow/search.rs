@@ -325,6 +325,7 @@ pub async fn run_recording(
                 data_bucket: Some(names.bucket.clone()),
                 dimensions_table: Some(names.dimensions_table.clone()),
                 parse_queue_url: Some(names.queue_url.clone()),
+                ..Default::default()
             },
         )
         .map_err(|e| anyhow!("{e}"))?;
