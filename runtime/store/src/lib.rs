@@ -4,7 +4,8 @@
 //! override for the local emulator), the resource names a component is given through its
 //! environment ([`Names`]), the posts table ([`PostStore`]: idempotent, never-regressing
 //! writes of [`mcfcore::Post`]s) and the data bucket's raw and rejects prefixes
-//! ([`RawStore`]). It holds no business rule of its own: keys and formats come from
+//! ([`RawStore`]), and the recommender's library items ([`LibraryStore`]: read them, replace
+//! them in one transaction). It holds no business rule of its own: keys and formats come from
 //! [`mcfcore::layout`], the order of two versions of a post from [`mcfcore::Post::merge`].
 //! [`record`] notes the calls of a connection made with [`Aws::recording`], for the permission
 //! check of the end-to-end tests.
@@ -24,6 +25,7 @@
 
 mod aws;
 mod error;
+pub mod library;
 mod names;
 mod posts;
 mod raw;
@@ -31,6 +33,7 @@ pub mod record;
 
 pub use aws::{Aws, Options as AwsOptions, error_code, error_text, is_loopback, is_not_found};
 pub use error::StoreError;
+pub use library::{LibraryStore, ReplaceError, StoredLibrary};
 pub use names::Names;
 pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT, post_from_item};
 pub use raw::{DEFAULT_MAX_DOCUMENT_BYTES, RawStore, RejectReason, message_reject_key};
