@@ -1,0 +1,8 @@
+//! Config sync (component C04): the recommender's library (`jobmatch`'s seven tables) from a
+//! source, files under `config/seed/library/` (YAML or CSV) or a Google workbook, checked whole
+//! and written into the dimensions table all or nothing (docs/data-model.md).
+//!
+//! `core` is pure: sources → located rows → a checked library → the diff against what is
+//! stored.
+
+pub mod core;
