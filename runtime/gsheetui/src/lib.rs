@@ -3,6 +3,11 @@
 //! and written into the dimensions table all or nothing (docs/data-model.md).
 //!
 //! `core` is pure: sources → located rows → a checked library → the diff against what is
-//! stored.
+//! stored. `files` reads a folder, `google` a workbook, `sync` compares and writes.
 
 pub mod core;
+pub mod files;
+pub mod google;
+pub mod sync;
+
+pub use sync::{Report, Source, SyncError, sync};

@@ -192,6 +192,7 @@ pub fn row(table: Table, raw: &RawRow, has_header: bool) -> Result<Option<Map<St
     let mut out = Map::new();
     let mut problems = Vec::new();
     let mut seen: Vec<(&str, &Loc)> = Vec::new();
+    let mut merged_gap = false;
     for cell in &raw.cells {
         let Some(column) = column(table, &cell.column) else {
             // A header names each column once: its unknown ones were reported there.
@@ -217,8 +218,10 @@ pub fn row(table: Table, raw: &RawRow, has_header: bool) -> Result<Option<Map<St
             Ok(Some(v)) => {
                 out.insert(column.name.to_string(), v);
             }
-            // A merged cell is reported once for its whole range (the tab's problems).
             Ok(None) if column.required && cell.merged.is_none() => problems.push(empty(table, column, cell)),
+            // A merged cell is reported once for its whole range (the tab's problems); the
+            // row it empties is left out without a second error.
+            Ok(None) if column.required => merged_gap = true,
             Ok(None) => {}
             Err(message) => problems.push(Located::error(Some(table), cell.at.clone(), message)),
         }
@@ -234,7 +237,7 @@ pub fn row(table: Table, raw: &RawRow, has_header: bool) -> Result<Option<Map<St
             }
         }
     }
-    if problems.is_empty() {
+    if problems.is_empty() && !merged_gap {
         Ok(Some(out))
     } else {
         Err(problems)
@@ -254,7 +257,6 @@ pub type Accepted<'a> = Vec<(Map<String, Value>, &'a RawRow)>;
 
 /// The rows of `raw` as JSON objects, each with the place of the row it came from; every
 /// problem of every row, and the table's own, besides.
-
 pub fn rows(raw: &RawTable) -> (Accepted<'_>, Vec<Located>) {
     let mut out = Vec::new();
     let mut problems = raw.problems.clone();
