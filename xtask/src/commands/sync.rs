@@ -34,7 +34,7 @@ pub async fn run(s: &Session, from: Option<&str>, dry_run: bool) -> Result<u8> {
         }
         Err(SyncError::Invalid { errors, warnings }) => {
             for w in &warnings {
-                s.ui.warn(&w.to_string());
+                s.ui.warn(&format!("{}: {}", w.at, w.message));
             }
             for e in &errors {
                 s.ui.error(&e.to_string());
@@ -63,7 +63,7 @@ pub async fn run(s: &Session, from: Option<&str>, dry_run: bool) -> Result<u8> {
 
 fn show(s: &Session, table: &str, r: &Report) {
     for w in &r.warnings {
-        s.ui.warn(&w.to_string());
+        s.ui.warn(&format!("{}: {}", w.at, w.message));
     }
     let mut rows = vec![vec![
         "TABLE".to_string(),
