@@ -295,6 +295,7 @@ const NEEDS: &[(&str, &[&str])] = &[
         &["lambda:CreateFunction", "iam:PassRole", "s3:GetObject"],
     ),
     ("AWS::Lambda::EventSourceMapping", &["lambda:CreateEventSourceMapping"]),
+    ("AWS::Lambda::Permission", &["lambda:AddPermission"]),
     ("AWS::SNS::Topic", &["sns:CreateTopic", "sns:TagResource"]),
     ("AWS::SNS::TopicPolicy", &["sns:SetTopicAttributes"]),
     ("AWS::SNS::Subscription", &["sns:Subscribe"]),
