@@ -385,3 +385,129 @@ fn sheets_sync_reads_the_workbook_with_the_key_from_ssm_and_each_google_error_wr
         .ok()
         .contains("library unchanged");
 }
+
+/// The sync function's role, proven against its calls: the stack deployed on moto (with the
+/// function's own ARN as the rescore function, so the invoke grant is exercised too), the
+/// function's work (`gsheetui::scheduled::run`, what its Lambda runs) run in this process with
+/// its calls recorded, and each call checked against the deployed role and the boundary.
+///
+/// Where moto stops: it runs no Lambda code (the work runs here) and enforces no IAM (the
+/// check evaluates the recorded calls itself, docs/permissions.md). Its Invoke of a function
+/// it cannot run may fail: the sync logs that as `rescore_failed`, and the call is recorded
+/// and checked all the same.
+#[test]
+fn the_sync_functions_calls_are_allowed_by_its_role_and_the_boundary() {
+    use std::sync::{Arc, Mutex};
+    use xtask::iam;
+    use xtask::session::{Project as XProject, Session};
+    use xtask::ui::{Format, Ui};
+
+    let moto = Moto::start();
+    let p = Project::with_stacks(&["database", "artifacts", "sync"]);
+    let own_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:mcfpipe-local-sync";
+    let manifest = p.read("stacks/sync.yaml");
+    assert!(manifest.contains("RescoreFunctionArn: {value: \"\"}"));
+    p.write(
+        "stacks/sync.yaml",
+        &manifest.replace(
+            "RescoreFunctionArn: {value: \"\"}",
+            &format!("RescoreFunctionArn: {{value: \"{own_arn}\"}}"),
+        ),
+    );
+    p.xtask(&moto, &["deploy", "all", "--env", "local", "--yes"]).ok();
+    let google = FakeGoogle::start().unwrap();
+    google.put_workbook(WB, starter_workbook(&p));
+    let keyfile = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(keyfile.path(), google.key_json()).unwrap();
+    p.xtask(
+        &moto,
+        &[
+            "sync",
+            "key",
+            "--env",
+            "local",
+            "--file",
+            &keyfile.path().display().to_string(),
+        ],
+    )
+    .ok();
+
+    let ui = Ui::captured(Format::Text, Arc::new(Mutex::new(String::new())));
+    let s = Session::open(
+        XProject::new(Some(p.root().to_path_buf())),
+        "local",
+        ui,
+        Some(moto.url.clone()),
+    )
+    .unwrap();
+    let recorder = mcfstore::record::Recorder::new();
+    let collect = Arc::new(mcfcore::log::Collect::new());
+    let log = mcfcore::log::Log::new("sync", collect.clone());
+    let (template, deployed, artifacts, calls) = runtime().block_on(async {
+        let aws = s.aws().await.unwrap();
+        let names = xtask::workflow::DataNames::deployed(&s, &aws).await.unwrap();
+        let settings = gsheetui::scheduled::Settings {
+            dimensions_table: names.dimensions_table.clone(),
+            workbook_id: WB.into(),
+            key_parameter: "/mcfpipe/local/google-service-account".into(),
+            endpoints_sheets_url: google.url().into(),
+            token_url: None,
+            rescore_function: Some(own_arn.into()),
+        };
+        let recorded = aws.recording(&recorder, "gsheetui");
+        let report = gsheetui::scheduled::run(&recorded, &settings, &log).await.unwrap();
+        assert!(report.written);
+        // Again: unchanged, nothing written, no rescore.
+        let again = gsheetui::scheduled::run(&recorded, &settings, &log).await.unwrap();
+        assert!(!again.written);
+        let stack = s.plan.get("sync").unwrap();
+        let name = s.full_name(stack);
+        let cfn = s.cfn(&aws);
+        (
+            cfn.template(&name).await.unwrap(),
+            iam::deployed(&cfn, &name).await.unwrap(),
+            iam::artifact_parameters(stack),
+            recorder.calls(),
+        )
+    });
+    let lines = collect.take();
+    assert_eq!(lines[0].message, "library updated");
+    assert_eq!(lines[1].message, "library unchanged");
+    let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    for op in ["GetParameter", "Query", "TransactWriteItems", "Invoke"] {
+        assert!(ops.contains(&op), "{op} recorded: {ops:?}");
+    }
+    assert_eq!(
+        ops.iter().filter(|o| **o == "Invoke").count(),
+        1,
+        "a rescore only after a change"
+    );
+
+    let report = iam::check(&template, &deployed, &artifacts, &calls, None);
+    eprintln!("{}", report.text());
+    assert!(report.passed(), "{}", report.text());
+    assert_eq!(report.unused(), Vec::<String>::new(), "{}", report.text());
+
+    // The boundary of ci/github-oidc-role.yaml for local allows it too.
+    let text = std::fs::read_to_string(mcfpipe_e2e::repo_root().join("ci/github-oidc-role.yaml")).unwrap();
+    let ci_template: Value = serde_norway::from_str(&text).unwrap();
+    let (id, policy) = ci_template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
+        .unwrap();
+    let ci = iam::Deployed {
+        stack: "mcfpipe-github-local".into(),
+        parameters: BTreeMap::from([
+            ("Project".to_string(), "mcfpipe".to_string()),
+            ("Environment".to_string(), "local".to_string()),
+        ]),
+        ..deployed.clone()
+    };
+    let boundary = iam::policy_statements(&ci_template, id, &policy["Properties"]["PolicyDocument"], &ci);
+    let bounded = iam::check(&template, &deployed, &artifacts, &calls, Some(&boundary));
+    assert!(bounded.passed(), "{}", bounded.text());
+    let coverage = iam::uncovered(&template, &deployed, &boundary);
+    assert_eq!(coverage.outside, Vec::<String>::new(), "{coverage:#?}");
+}

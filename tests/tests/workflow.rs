@@ -286,6 +286,8 @@ const NEEDS: &[(&str, &[&str])] = &[
             "iam:PutRolePermissionsBoundary",
         ],
     ),
+    // An inline policy of its own (the sync role's conditional rescore grant).
+    ("AWS::IAM::RolePolicy", &["iam:PutRolePolicy"]),
     (
         "AWS::Events::Rule",
         &["events:PutRule", "events:PutTargets", "iam:PassRole"],

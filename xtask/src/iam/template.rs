@@ -151,7 +151,8 @@ fn role_id(template: &Value, v: Option<&Value>, property: &str) -> Result<String
 }
 
 /// Every statement that applies to role `role`: its inline `Policies`, and the
-/// `AWS::IAM::Policy`/`AWS::IAM::RolePolicy` resources attached to it. Managed policies are
+/// `AWS::IAM::Policy`/`AWS::IAM::RolePolicy` resources attached to it (those whose `Condition`
+/// holds for the deployed stack; an undecidable condition is an `Err`). Managed policies are
 /// not in the template: their presence is an `Err` (the check cannot see what they allow).
 pub fn role_statements(template: &Value, role: &str, d: &Deployed) -> Result<Vec<Statement>, String> {
     let props = template
@@ -173,6 +174,12 @@ pub fn role_statements(template: &Value, role: &str, d: &Deployed) -> Result<Vec
     for (id, res) in resources(template) {
         let ty = res.get("Type").and_then(Value::as_str).unwrap_or_default();
         let Some(p) = res.get("Properties") else { continue };
+        // A policy whose condition is false for the deployed stack does not exist there.
+        if let Some(condition) = res.get("Condition").and_then(Value::as_str) {
+            if !r.condition(condition)? {
+                continue;
+            }
+        }
         let attached = match ty {
             "AWS::IAM::RolePolicy" => p.get("RoleName").is_some_and(|n| names_role(n, role)),
             "AWS::IAM::Policy" => p
