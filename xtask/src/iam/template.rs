@@ -535,6 +535,28 @@ mod tests {
     }
 
     #[test]
+    fn a_role_policy_counts_only_where_its_condition_holds() {
+        let mut t = template();
+        let policy = |condition: &str, sid: &str| {
+            json!({"Type": "AWS::IAM::RolePolicy", "Condition": condition, "Properties": {
+                "RoleName": {"Ref": "Role"}, "PolicyName": sid,
+                "PolicyDocument": {"Statement": [{"Sid": sid, "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]}}})
+        };
+        t["Conditions"]["IsProd"] = json!({"Fn::Equals": [{"Ref": "Env"}, "prod"]});
+        t["Resources"]["OnDev"] = policy("IsDev", "OnDev");
+        t["Resources"]["OnProd"] = policy("IsProd", "OnProd");
+        let st = role_statements(&t, "Role", &deployed()).unwrap();
+        let sids: Vec<&str> = st.iter().map(|s| s.sid.as_str()).collect();
+        assert!(sids.contains(&"OnDev") && !sids.contains(&"OnProd"), "{sids:?}");
+        t["Resources"]["OnProd"]["Condition"] = json!("NoSuchCondition");
+        assert!(
+            role_statements(&t, "Role", &deployed())
+                .unwrap_err()
+                .contains("NoSuchCondition")
+        );
+    }
+
+    #[test]
     fn statements_resolve_against_the_deployed_stack() {
         let st = role_statements(&template(), "Role", &deployed()).unwrap();
         assert_eq!(st.len(), 5);
