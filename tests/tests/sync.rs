@@ -197,12 +197,19 @@ fn files_sync_writes_every_table_then_only_what_changed_and_nothing_when_invalid
         ))
         .contains(&format!("config/seed/library/title_tags.yaml:{}: tag: `the and` is only stop words", n + 2))
         .contains(&format!("config/seed/library/title_tags.yaml:{}: score \"high\" is not a number", n + 3))
-        .contains("has 3 errors: nothing was written to mcfpipe-local-dimensions");
+        .contains("has 3 errors: nothing was written");
     assert_eq!(library(&moto), before, "an invalid library writes nothing");
     let json = sync(&p, &moto, &["--output", "json"]);
     let r = result(&json);
     assert_eq!(r["ok"], false);
     assert_eq!(r["errors"].as_array().unwrap().len(), 3);
+    // Files are checked before any AWS call: an environment that is not deployed still hears
+    // about the bad rows (and nothing else).
+    let nowhere = p.xtask_at("http://127.0.0.1:9", &["sync", "--env", "local"]);
+    nowhere
+        .expect_code(1)
+        .contains("score \"high\" is not a number")
+        .not_contains("127.0.0.1:9");
     p.write(title, &good_title);
 
     // Another folder, in CSV: a missing table file is named.

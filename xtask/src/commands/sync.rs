@@ -23,42 +23,70 @@ const NAMED: usize = 6;
 
 pub async fn run(s: &Session, from: Option<&str>, dry_run: bool) -> Result<u8> {
     let from = Origin::choose(s, from)?;
+    s.ui.step("sync", &format!("reading the library from {}", from.describe()));
+    // Files are read and checked before any AWS call: a bad row is told without a deployed
+    // environment (the sync checks again, whole, before it writes).
+    let early = library::read_files(&from);
+    if let Some(source) = &early {
+        if let Err(SyncError::Invalid { errors, warnings }) = gsheetui::sync::check(source) {
+            return Ok(invalid(s, &from, source, None, &errors, &warnings));
+        }
+    }
     let aws = s.aws().await?;
     let names = DataNames::deployed(s, &aws).await?;
-    s.ui.step("sync", &format!("reading the library from {}", from.describe()));
-    let source = library::read(s, &aws, &from).await?;
+    let source = match early {
+        Some(source) => source,
+        None => library::read(s, &aws, &from).await?,
+    };
     match library::sync(&aws, &names.dimensions_table, &source, dry_run).await {
         Ok(report) => {
             show(s, &names.dimensions_table, &report);
             Ok(0)
         }
-        Err(SyncError::Invalid { errors, warnings }) => {
-            for w in &warnings {
-                s.ui.warn(&format!("{}: {}", w.at, w.message));
-            }
-            for e in &errors {
-                s.ui.error(&e.to_string());
-            }
-            s.ui.error(&format!(
-                "the library from {} has {} error{}: nothing was written to {}",
-                from.describe(),
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" },
-                names.dimensions_table
-            ));
-            s.ui.document(&json!({
-                "ok": false,
-                "env": s.env,
-                "table": names.dimensions_table,
-                "source": source.name,
-                "written": false,
-                "errors": errors,
-                "warnings": warnings,
-            }));
-            Ok(1)
-        }
+        Err(SyncError::Invalid { errors, warnings }) => Ok(invalid(
+            s,
+            &from,
+            &source,
+            Some(&names.dimensions_table),
+            &errors,
+            &warnings,
+        )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Every error and warning of an invalid library, and the result; exit code 1.
+fn invalid(
+    s: &Session,
+    from: &Origin,
+    source: &gsheetui::Source,
+    table: Option<&str>,
+    errors: &[gsheetui::core::Located],
+    warnings: &[gsheetui::core::Located],
+) -> u8 {
+    for w in warnings {
+        s.ui.warn(&format!("{}: {}", w.at, w.message));
+    }
+    for e in errors {
+        s.ui.error(&e.to_string());
+    }
+    s.ui.error(&format!(
+        "the library from {} has {} error{}: nothing was written{}",
+        from.describe(),
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" },
+        table.map(|t| format!(" to {t}")).unwrap_or_default()
+    ));
+    s.ui.document(&json!({
+        "ok": false,
+        "env": s.env,
+        "table": table,
+        "source": source.name,
+        "written": false,
+        "errors": errors,
+        "warnings": warnings,
+    }));
+    1
 }
 
 fn show(s: &Session, table: &str, r: &Report) {

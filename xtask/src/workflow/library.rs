@@ -75,17 +75,25 @@ pub fn key_parameter(s: &Session) -> String {
     s.config.sync.key_parameter(&s.config.project, &s.env)
 }
 
-/// Reads the source (files need no AWS; the workbook needs the key from SSM).
-pub async fn read(s: &Session, aws: &Aws, from: &Origin) -> Result<Source> {
+/// The files source read (no AWS needed); `None` for the workbook.
+pub fn read_files(from: &Origin) -> Option<Source> {
     match from {
         Origin::Files { dir, shown } => {
             let (tables, problems) = gsheetui::files::read_dir(dir, shown);
-            Ok(Source {
+            Some(Source {
                 name: format!("file:{shown}"),
                 tables,
                 problems,
             })
         }
+        Origin::Sheets { .. } => None,
+    }
+}
+
+/// Reads the source (files need no AWS; the workbook needs the key from SSM).
+pub async fn read(s: &Session, aws: &Aws, from: &Origin) -> Result<Source> {
+    match from {
+        Origin::Files { .. } => read_files(from).ok_or_else(|| anyhow!("not a files source")),
         Origin::Sheets { workbook } => {
             let key = gsheetui::google::key_from_ssm(&aws.ssm(), &key_parameter(s))
                 .await
