@@ -172,7 +172,8 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
     );
     let r = result(&all);
     assert_eq!(r["events"], 106);
-    assert_eq!(r["groups"].as_array().map(Vec::len), Some(2));
+    // The scraper's, the parser's and the config sync function's (empty: nothing ran it).
+    assert_eq!(r["groups"].as_array().map(Vec::len), Some(3));
 
     // 4. Text: `time component level message key=value…`.
     let text = p.xtask(&moto, &["logs", "--env", "local"]);
@@ -224,7 +225,7 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
     // 8. An unknown component names the known ones; a bad --since says what it takes.
     p.xtask(&moto, &["logs", "crm", "--env", "local"])
         .expect_code(1)
-        .contains("unknown component `crm`: the components of local with logs are mcfparse, mcfscrape");
+        .contains("unknown component `crm`: the components of local with logs are mcfparse, mcfscrape, sync");
     p.xtask(&moto, &["logs", "--env", "local", "--since", "yesterday"])
         .expect_code(1)
         .contains("--since `yesterday` is neither a duration");

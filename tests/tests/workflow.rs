@@ -286,6 +286,8 @@ const NEEDS: &[(&str, &[&str])] = &[
             "iam:PutRolePermissionsBoundary",
         ],
     ),
+    // An inline policy of its own (the sync role's conditional rescore grant).
+    ("AWS::IAM::RolePolicy", &["iam:PutRolePolicy"]),
     (
         "AWS::Events::Rule",
         &["events:PutRule", "events:PutTargets", "iam:PassRole"],
@@ -295,6 +297,7 @@ const NEEDS: &[(&str, &[&str])] = &[
         &["lambda:CreateFunction", "iam:PassRole", "s3:GetObject"],
     ),
     ("AWS::Lambda::EventSourceMapping", &["lambda:CreateEventSourceMapping"]),
+    ("AWS::Lambda::Permission", &["lambda:AddPermission"]),
     ("AWS::SNS::Topic", &["sns:CreateTopic", "sns:TagResource"]),
     ("AWS::SNS::TopicPolicy", &["sns:SetTopicAttributes"]),
     ("AWS::SNS::Subscription", &["sns:Subscribe"]),

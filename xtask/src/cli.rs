@@ -46,6 +46,19 @@ pub struct EnvArg {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum SyncAction {
+    /// Store the Google service-account key (the JSON file from Google's console) in SSM
+    /// Parameter Store as a SecureString (sync.key_parameter); it is never printed.
+    Key {
+        #[command(flatten)]
+        env: EnvArg,
+        /// The key file.
+        #[arg(long, value_name = "KEY.json")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum Command {
     /// Write the rendered CloudFormation templates and their parameters (no AWS calls).
     Render {
@@ -125,6 +138,34 @@ Environments with deploy.approval ask before executing; without a terminal they 
         /// Another profiles file (same format).
         #[arg(long)]
         file: Option<PathBuf>,
+    },
+    /// Sync the recommender's library (title, rank, junk, keep and keyword tags, tracks,
+    /// config) into the environment's dimensions table from files (config/seed/library by
+    /// default) or the Google workbook; `sync key` stores the Google service-account key.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        long_about = "Sync the recommender's library into the environment's dimensions table, all or nothing.\n\n\
+Sources: a folder of one YAML or CSV file per table (sync.dir, config/seed/library by default, or\n\
+--from DIR), or the Google workbook sync.workbook_id, one tab per table (--from sheets, or\n\
+sync.source: sheets), read with the service-account key stored by `cargo xtask sync key`.\n\n\
+Any invalid row stops the sync with every error located (file:line, or tab!A1), and nothing is\n\
+written. A valid sync writes the tables that changed and the library's version in one\n\
+transaction, and prints rows added, changed and removed per table; an unchanged library writes\n\
+nothing. The JSON result's `rescore_due` says the version changed and was written: follow it\n\
+with `cargo xtask run recommend --rescore`. Exit 0 synced or unchanged, 1 errors."
+    )]
+    Sync {
+        #[command(subcommand)]
+        action: Option<SyncAction>,
+        #[command(flatten)]
+        env: EnvArg,
+        /// `sheets` (the configured workbook) or a folder of <table>.yaml/.csv files; default:
+        /// the config's sync.source.
+        #[arg(long, value_name = "sheets|DIR")]
+        from: Option<String>,
+        /// Report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Run a workflow of the pipeline against a deployed environment.
     Run {
@@ -450,6 +491,16 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
         Command::Drift { env } => commands::drift::run(&open(&env, ui)?).await,
         Command::Release { env, out } => commands::release::run(&open(&env, ui)?, out).await,
         Command::Seed { env, file } => commands::seed::run(&open(&env, ui)?, file).await,
+        Command::Sync {
+            action: Some(SyncAction::Key { env, file }),
+            ..
+        } => commands::sync::key(&open(&env, ui)?, &file).await,
+        Command::Sync {
+            action: None,
+            env,
+            from,
+            dry_run,
+        } => commands::sync::run(&open(&env, ui)?, from.as_deref(), dry_run).await,
         Command::Run {
             workflow: Workflow::Search(args),
         } => commands::search::run(&open(&args.env, ui)?, &args.flags()).await,

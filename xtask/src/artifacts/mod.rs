@@ -294,6 +294,9 @@ use crate::session::Session;
 const ARTIFACT_STACK: &str = "artifacts";
 const BUCKET_OUTPUT: &str = "ArtifactBucketName";
 
+/// Held while one [`publish`] reads, builds and records.
+static PUBLISH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Builds and publishes `components` for the session's environment, records them, and returns
 /// what the templates receive. `deployed` must hold the artifacts stack's outputs. A component
 /// whose inputs are those of its last build in this environment, and whose artifact is still
@@ -312,6 +315,11 @@ pub async fn publish(
             s.env
         )
     })?;
+    // Stacks of one wave publish side by side (compute's parser, sync's function): the records
+    // of the last builds are read here and written whole below, so two publishes at once would
+    // each keep only their own components' fingerprints and the next deploy would rebuild the
+    // other's. One publish at a time; the builds themselves share cargo's lock anyway.
+    let _one_at_a_time = PUBLISH.lock().await;
     let out_dir = s.project.out_dir();
     let last = record::load_all(&out_dir, &s.env);
     let mut last_inputs = record::load_inputs(&out_dir, &s.env);

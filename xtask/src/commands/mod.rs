@@ -16,6 +16,7 @@ pub mod render;
 pub mod search;
 pub mod seed;
 pub mod status;
+pub mod sync;
 pub mod teardown;
 pub mod unlock;
 pub mod up;

@@ -35,8 +35,53 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     pub iam: IamConfig,
     pub compute: ComputeConfig,
+    pub sync: SyncConfig,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// Where config sync (`cargo xtask sync`, the scheduled sync function) reads the recommender's
+/// library from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncSource {
+    /// YAML/CSV files, one per table, in `sync.dir`.
+    Files,
+    /// The Google workbook `sync.workbook_id`, one tab per table.
+    Sheets,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// What `cargo xtask sync` reads without `--from`.
+    pub source: SyncSource,
+    /// The files source's folder, relative to the project.
+    pub dir: String,
+    /// The Google workbook's id (the part of its URL between `/d/` and `/edit`).
+    #[serde(default)]
+    pub workbook_id: Option<String>,
+    /// The SSM parameter (SecureString) holding the service-account key; null:
+    /// `/<project>/<env>/google-service-account`.
+    #[serde(default)]
+    pub key_parameter: Option<String>,
+    /// EventBridge schedule of the sync function (UTC); null: no scheduled sync.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// The Sheets API's base URL (a test server's, in tests). `MCFPIPE_SHEETS_URL` overrides it.
+    pub sheets_url: String,
+    /// The OAuth token endpoint; null: the key's own `token_uri`. `MCFPIPE_TOKEN_URL` overrides it.
+    #[serde(default)]
+    pub token_url: Option<String>,
+}
+
+impl SyncConfig {
+    /// The SSM parameter of the service-account key.
+    pub fn key_parameter(&self, project: &str, env: &str) -> String {
+        self.key_parameter
+            .clone()
+            .unwrap_or_else(|| format!("/{project}/{env}/google-service-account"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

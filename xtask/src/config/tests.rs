@@ -237,3 +237,31 @@ fn aws_environments_name_their_own_permissions_boundary() {
     let local = load(&repo_config_dir(), &repo_config_dir(), "local").unwrap();
     assert_eq!(local.iam.permissions_boundary, None);
 }
+
+#[test]
+fn sync_keys_are_checked_where_they_are_written() {
+    const ACCOUNT: &str = "account_id: \"123456789012\"\niam:\n  permissions_boundary: \"arn:aws:iam::123456789012:policy/mcfpipe-test-boundary\"\n";
+    let e = load_err(&format!("{ACCOUNT}sync:\n  schedule: \"rate(1 days)\"\n"));
+    assert_eq!((e.line, e.key.as_str()), (Some(5), "sync.schedule"));
+    assert!(e.message.contains("rate(1 days)"), "{e}");
+    let e = load_err(&format!("{ACCOUNT}sync:\n  source: sheets\n"));
+    assert_eq!(e.key, "sync.workbook_id");
+    assert!(e.message.contains("sync.source: sheets"), "{e}");
+    let e = load_err(&format!("{ACCOUNT}sync:\n  workbook_id: \"has spaces\"\n"));
+    assert_eq!((e.line, e.key.as_str()), (Some(5), "sync.workbook_id"));
+    let e = load_err(&format!("{ACCOUNT}sync:\n  key_parameter: no-slash\n"));
+    assert_eq!(e.key, "sync.key_parameter");
+    let e = load_err(&format!("{ACCOUNT}sync:\n  sheets_url: http://sheets.example.com\n"));
+    assert_eq!(e.key, "sync.sheets_url");
+    let e = load_err(&format!("{ACCOUNT}sync:\n  source: google\n"));
+    assert_eq!(e.key, "sync.source");
+    let dir = with_env(&format!(
+        "{ACCOUNT}sync:\n  source: sheets\n  workbook_id: 1AbC-d_E\n  schedule: null\n  sheets_url: http://127.0.0.1:9999\n"
+    ));
+    let c = load(dir.path(), dir.path(), "test").unwrap();
+    assert_eq!(
+        c.sync.key_parameter(&c.project, "test"),
+        "/mcfpipe/test/google-service-account"
+    );
+    assert_eq!(c.sync.schedule, None);
+}

@@ -224,6 +224,67 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             );
         }
     }
+    let sy = &c.sync;
+    if let Some(schedule) = &sy.schedule {
+        if let Err(why) = super::schedule::check(schedule) {
+            return err("sync.schedule", why);
+        }
+    }
+    if sy.source == super::SyncSource::Sheets && sy.workbook_id.as_deref().is_none_or(str::is_empty) {
+        return err(
+            "sync.workbook_id",
+            "missing: `sync.source: sheets` reads the Google workbook with this id (the part of its URL between /d/ and /edit)".into(),
+        );
+    }
+    if let Some(id) = &sy.workbook_id {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
+            return err(
+                "sync.workbook_id",
+                format!(
+                    "`{id}` is not a workbook id (letters, digits, '-' and '_': the part of the URL between /d/ and /edit)"
+                ),
+            );
+        }
+    }
+    if let Some(name) = &sy.key_parameter {
+        let ok = name.starts_with('/')
+            && name.len() <= 1011
+            && name.chars().all(|ch| ch.is_ascii_alphanumeric() || "_.-/".contains(ch));
+        if !ok {
+            return err(
+                "sync.key_parameter",
+                format!(
+                    "`{name}` is not an SSM parameter path (/a/b/c: letters, digits, _ . - and /), or null for /<project>/<env>/google-service-account"
+                ),
+            );
+        }
+    }
+    for (key, url) in [
+        ("sync.sheets_url", Some(&sy.sheets_url)),
+        ("sync.token_url", sy.token_url.as_ref()),
+    ] {
+        if let Some(url) = url {
+            if !(url.starts_with("https://")
+                || url.starts_with("http://127.0.0.1")
+                || url.starts_with("http://localhost"))
+            {
+                return err(
+                    key,
+                    format!("`{url}` must be an https URL (plain http only on 127.0.0.1 or localhost)"),
+                );
+            }
+        }
+    }
+    if sy.dir.is_empty() {
+        return err(
+            "sync.dir",
+            "must name the library's folder, e.g. config/seed/library".into(),
+        );
+    }
     let sc = &c.compute.scraper;
     if let Err(why) = super::schedule::check(&sc.schedule) {
         return err("compute.scraper.schedule", why);

@@ -151,7 +151,8 @@ fn role_id(template: &Value, v: Option<&Value>, property: &str) -> Result<String
 }
 
 /// Every statement that applies to role `role`: its inline `Policies`, and the
-/// `AWS::IAM::Policy`/`AWS::IAM::RolePolicy` resources attached to it. Managed policies are
+/// `AWS::IAM::Policy`/`AWS::IAM::RolePolicy` resources attached to it (those whose `Condition`
+/// holds for the deployed stack; an undecidable condition is an `Err`). Managed policies are
 /// not in the template: their presence is an `Err` (the check cannot see what they allow).
 pub fn role_statements(template: &Value, role: &str, d: &Deployed) -> Result<Vec<Statement>, String> {
     let props = template
@@ -173,6 +174,12 @@ pub fn role_statements(template: &Value, role: &str, d: &Deployed) -> Result<Vec
     for (id, res) in resources(template) {
         let ty = res.get("Type").and_then(Value::as_str).unwrap_or_default();
         let Some(p) = res.get("Properties") else { continue };
+        // A policy whose condition is false for the deployed stack does not exist there.
+        if let Some(condition) = res.get("Condition").and_then(Value::as_str) {
+            if !r.condition(condition)? {
+                continue;
+            }
+        }
         let attached = match ty {
             "AWS::IAM::RolePolicy" => p.get("RoleName").is_some_and(|n| names_role(n, role)),
             "AWS::IAM::Policy" => p
@@ -525,6 +532,28 @@ mod tests {
                 "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [{"Name": "c", "Image": {"Ref": "Image"}}]}}
             }
         })
+    }
+
+    #[test]
+    fn a_role_policy_counts_only_where_its_condition_holds() {
+        let mut t = template();
+        let policy = |condition: &str, sid: &str| {
+            json!({"Type": "AWS::IAM::RolePolicy", "Condition": condition, "Properties": {
+                "RoleName": {"Ref": "Role"}, "PolicyName": sid,
+                "PolicyDocument": {"Statement": [{"Sid": sid, "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]}}})
+        };
+        t["Conditions"]["IsProd"] = json!({"Fn::Equals": [{"Ref": "Env"}, "prod"]});
+        t["Resources"]["OnDev"] = policy("IsDev", "OnDev");
+        t["Resources"]["OnProd"] = policy("IsProd", "OnProd");
+        let st = role_statements(&t, "Role", &deployed()).unwrap();
+        let sids: Vec<&str> = st.iter().map(|s| s.sid.as_str()).collect();
+        assert!(sids.contains(&"OnDev") && !sids.contains(&"OnProd"), "{sids:?}");
+        t["Resources"]["OnProd"]["Condition"] = json!("NoSuchCondition");
+        assert!(
+            role_statements(&t, "Role", &deployed())
+                .unwrap_err()
+                .contains("NoSuchCondition")
+        );
     }
 
     #[test]

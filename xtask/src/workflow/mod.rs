@@ -9,6 +9,7 @@
 //! search stops after queueing unless told to drain.
 
 pub mod health;
+pub mod library;
 pub mod profiles;
 pub mod search;
 
