@@ -252,6 +252,7 @@ impl Store {
         month: &str,
         since: &str,
         start: Option<Item>,
+        limit: i32,
     ) -> Result<(Vec<Result<Post, (String, String)>>, Option<Item>), StoreError> {
         let table = &self.posts_table;
         let page = self
@@ -265,6 +266,7 @@ impl Store {
             .expression_attribute_values(":month", AttributeValue::S(format!("POSTED#{month}")))
             .expression_attribute_values(":since", AttributeValue::S(since.to_string()))
             .set_exclusive_start_key(start)
+            .limit(limit)
             .send()
             .await
             .map_err(|e| StoreError::Aws {
