@@ -290,6 +290,37 @@ Exit codes: 0 the data landed (rejected documents are kept under rejects/ with t
 1 the scrape failed or was blocked, or documents stayed on the queue."
     )]
     Search(SearchArgs),
+    /// Score the posts that landed since the last play of the posts stream and screen the best
+    /// into the CRM (an emulator: the stream is played here through the recommender's handler;
+    /// on AWS the deployed function does it by itself), or rescore the recent posts after a
+    /// library change (`--rescore`); then print the shortlist per track.
+    #[command(
+        long_about = "Score new posts and screen the best into the CRM, or rescore the recent posts, then print the shortlist.\n\n\
+On an emulator (which runs no Lambda code) the posts table's stream is read here with DynamoDB\n\
+Streams from where the last play stopped (a checkpoint in the dimensions table) and fed through\n\
+the recommender's own handler, in the event source mapping's shape. --rescore reads the posts of\n\
+the last compute.recommender.rescore_weeks weeks (or --weeks) and scores them again: in this\n\
+process on an emulator, by invoking the deployed function (RequestResponse) on AWS. A job the\n\
+user moved to another stage keeps its stage; only its scores are refreshed.\n\n\
+Exit codes: 0 every post was scored; 1 some could not be (listed, with the reason)."
+    )]
+    Recommend(RecommendArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Rescore the recent posts (after a library change) instead of playing the stream.
+    #[arg(long)]
+    pub rescore: bool,
+    /// Weeks of posts a rescore reads back (default: compute.recommender.rescore_weeks).
+    #[arg(long, value_name = "N", requires = "rescore")]
+    pub weeks: Option<u32>,
+    /// Score and screen as of this day (YYYY-MM-DD) instead of today: old posts replayed, such
+    /// as the repository's MCF captures (2025-05-19). An emulator only.
+    #[arg(long, value_name = "DAY")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -453,6 +484,16 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
         Command::Run {
             workflow: Workflow::Search(args),
         } => commands::search::run(&open(&args.env, ui)?, &args.flags()).await,
+        Command::Run {
+            workflow: Workflow::Recommend(args),
+        } => {
+            let flags = commands::recommend::Flags {
+                rescore: args.rescore,
+                weeks: args.weeks,
+                as_of: args.as_of.clone(),
+            };
+            commands::recommend::run(&open(&args.env, ui)?, &flags).await
+        }
         Command::Up { search, yes } => commands::up::run(&open(&search.env, ui)?, &search.flags(), yes).await,
         Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
         Command::Outputs { target, env, out } => commands::outputs::run(&open(&env, ui)?, &target, out).await,

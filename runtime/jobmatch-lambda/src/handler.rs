@@ -43,6 +43,8 @@ const PAGE: i32 = 100;
 pub struct Handler {
     store: Store,
     rescore_weeks: u32,
+    /// The day posts are scored and screened as of; `None`: today in Singapore.
+    as_of: Option<Day>,
     log: Option<Log>,
 }
 
@@ -160,6 +162,7 @@ impl Handler {
         Handler {
             store,
             rescore_weeks: DEFAULT_RESCORE_WEEKS,
+            as_of: None,
             log: Some(Log::new(COMPONENT, Arc::new(Stdout))),
         }
     }
@@ -177,6 +180,18 @@ impl Handler {
     pub fn with_rescore_weeks(mut self, weeks: u32) -> Handler {
         self.rescore_weeks = weeks;
         self
+    }
+
+    /// Scores and screens as of `day` instead of today: a replay of old posts (the repository's
+    /// MCF captures) as the day they were taken. The Lambda never sets it.
+    pub fn with_as_of(mut self, day: Option<Day>) -> Handler {
+        self.as_of = day;
+        self
+    }
+
+    /// The day scores and the screener's recency and "still open" are computed for.
+    pub fn today(&self) -> Day {
+        self.as_of.unwrap_or_else(singapore_today)
     }
 
     /// Log lines to `log` (a collecting sink in the deployer), or nowhere.
@@ -240,7 +255,7 @@ impl Handler {
                 }
                 Ok(lib) => {
                     let only: Vec<Post> = posts.iter().map(|(_, p)| p.clone()).collect();
-                    let results = score_posts(&self.store, &lib, &only, singapore_today()).await;
+                    let results = score_posts(&self.store, &lib, &only, self.today()).await;
                     for ((i, _), result) in posts.iter().zip(results) {
                         reports[*i].outcome = match result {
                             Ok(r) => RecordOutcome::Scored {
@@ -278,7 +293,7 @@ impl Handler {
     /// Rescores the posts posted in the last `weeks` weeks (see the module docs).
     pub async fn rescore(&self, request: &Rescore) -> Result<Summary, EventError> {
         let lib = self.store.load_library().await?;
-        let today = singapore_today();
+        let today = self.today();
         let weeks = request.weeks.unwrap_or(self.rescore_weeks);
         let since = date_of(Day::from_days(today.days() - 7 * i64::from(weeks)));
         let mut tally = Tally::default();
@@ -393,7 +408,8 @@ fn read_record(record: &Value) -> (String, Read) {
             sequence_number,
             Read::Bad {
                 uuid,
-                error: "the record has no NewImage: the posts table's stream must be NEW_IMAGE or NEW_AND_OLD_IMAGES".into(),
+                error: "the record has no NewImage: the posts table's stream must be NEW_IMAGE or NEW_AND_OLD_IMAGES"
+                    .into(),
             },
         );
     };
@@ -425,7 +441,10 @@ mod tests {
         let (seq, read) = read_record(&record("1", "INSERT", "SCORE#data", None));
         assert_eq!(seq, "1");
         assert!(matches!(read, Read::Skip(w) if w.contains("SCORE#data")));
-        assert!(matches!(read_record(&record("2", "REMOVE", "POST", None)).1, Read::Skip(_)));
+        assert!(matches!(
+            read_record(&record("2", "REMOVE", "POST", None)).1,
+            Read::Skip(_)
+        ));
         match read_record(&record("3", "MODIFY", "POST", None)).1 {
             Read::Bad { uuid, error } => {
                 assert_eq!(uuid.as_deref(), Some("u1"));
@@ -433,7 +452,14 @@ mod tests {
             }
             _ => panic!("no image is bad"),
         }
-        match read_record(&record("4", "INSERT", "POST", Some(json!({"pk": {"S": "u1"}, "title": {"N": "x"}})))).1 {
+        match read_record(&record(
+            "4",
+            "INSERT",
+            "POST",
+            Some(json!({"pk": {"S": "u1"}, "title": {"N": "x"}})),
+        ))
+        .1
+        {
             Read::Bad { error, .. } => assert!(error.contains("not"), "{error}"),
             _ => panic!("a broken image is bad"),
         }
@@ -452,7 +478,12 @@ mod tests {
         };
         let reports = [
             r("10", RecordOutcome::Skipped { why: "x".into() }),
-            r("11", RecordOutcome::Failed { error: "throttled".into() }),
+            r(
+                "11",
+                RecordOutcome::Failed {
+                    error: "throttled".into(),
+                },
+            ),
             r(
                 "12",
                 RecordOutcome::Scored {

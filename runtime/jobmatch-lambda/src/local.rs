@@ -97,7 +97,9 @@ pub async fn play(
             .send()
             .await
             .map_err(|e| err("DescribeStream", error_text(&e)))?;
-        let Some(description) = out.stream_description else { break };
+        let Some(description) = out.stream_description else {
+            break;
+        };
         shards.extend(description.shards.unwrap_or_default());
         start_shard = description.last_evaluated_shard_id;
         if start_shard.is_none() {
@@ -367,10 +369,7 @@ mod tests {
                     .keys("pk", AttributeValue::S("u1".into()))
                     .keys("sk", AttributeValue::S("POST".into()))
                     .new_image("pk", AttributeValue::S("u1".into()))
-                    .new_image(
-                        "skills",
-                        AttributeValue::L(vec![AttributeValue::S("rust".into())]),
-                    )
+                    .new_image("skills", AttributeValue::L(vec![AttributeValue::S("rust".into())]))
                     .new_image("salary_min", AttributeValue::N("5000".into()))
                     .sequence_number("42")
                     .build(),

@@ -1,5 +1,6 @@
 //! `up`: everything a first run needs, in one command: deploy every layer, seed the search
-//! profiles, run one jobs search, and say what happened and where the data is.
+//! profiles, run one jobs search, score and screen its posts, and say what happened and where
+//! the data is, ending with the shortlist per track.
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use serde_json::json;
 
 use crate::actions::{deploy::Options, walk};
 use crate::session::Session;
+use crate::workflow::recommend::{self, RecommendNames, SHORTLIST};
 use crate::workflow::search::{self, Flags, finish};
 use crate::workflow::{DataNames, profiles};
 
@@ -17,7 +19,7 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     let seed_path = profiles::seed_file(&s.project.config_dir());
     let list = profiles::load(&seed_path)?;
 
-    s.ui.info(&format!("1/3 deploy every layer of {}", s.env));
+    s.ui.info(&format!("1/4 deploy every layer of {}", s.env));
     let deployed = walk::deploy(
         s,
         "all",
@@ -35,7 +37,7 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     s.ui.emit("deployed", json!(deployed));
 
     s.ui.info(&format!(
-        "2/3 seed {} search profile(s) from {}",
+        "2/4 seed {} search profile(s) from {}",
         list.len(),
         seed_path.display()
     ));
@@ -43,8 +45,51 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     let names = DataNames::deployed(s, &aws).await?;
     profiles::write(s, &aws, &names, &seed_path, &list).await?;
 
-    s.ui.info("3/3 run one jobs search");
+    s.ui.info("3/4 run one jobs search");
     let report = search::for_session(s, &aws, &names, flags).await?;
+
+    s.ui.info("4/4 score the new posts for every track and screen the best into the CRM");
+    let rec_names = RecommendNames::deployed(s, &aws).await?;
+    // TEMPORARY: until config sync lands (`cargo xtask sync`, which `up` will call instead),
+    // an empty dimensions table gets the starter library of config/seed/library here.
+    let library_dir = s.project.config_dir().join("seed/library");
+    if recommend::seed_starter_library_if_empty(&aws, &rec_names, &library_dir).await? {
+        s.ui.info(&format!(
+            "wrote the starter library of {} (the table had none)",
+            library_dir.display()
+        ));
+    }
+    // The captures are scored as of the day they were taken: none would be recent today.
+    let as_of = if report.source.kind == "captures" {
+        s.ui.info(&format!(
+            "the posts are the repository's MCF captures: scored and screened as of {} (the day they were taken)",
+            recommend::CAPTURES_DAY
+        ));
+        Some(recommend::parse_day(recommend::CAPTURES_DAY)?)
+    } else {
+        None
+    };
+    let played = if aws.is_emulator() {
+        let shipping = recommend::start_shipping(s, &aws).await;
+        let played = recommend::play(
+            s,
+            &aws,
+            &aws,
+            &rec_names,
+            as_of,
+            shipping.log(jobmatch_lambda::COMPONENT),
+        )
+        .await;
+        recommend::finish_shipping(s, shipping).await;
+        let played = played?;
+        s.ui.print(&recommend::play_text(&played));
+        Some(played)
+    } else {
+        s.ui.info("on AWS the recommender function scores the new posts from the stream within a minute");
+        None
+    };
+    let lists = recommend::shortlist(&aws, &rec_names, as_of, SHORTLIST).await?;
+
     s.ui.print(&format!(
         "stacks     {}\nprofiles   {}\n",
         deployed.summary(),
@@ -58,7 +103,15 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     let code = finish(
         s,
         &report,
-        json!({"deploy": deployed, "profiles": list.iter().map(|p| &p.name).collect::<Vec<_>>(), "seconds": started.elapsed().as_secs_f64()}),
+        json!({"deploy": deployed, "profiles": list.iter().map(|p| &p.name).collect::<Vec<_>>(), "seconds": started.elapsed().as_secs_f64(),
+            "recommend": played, "shortlist": lists}),
     )?;
+    // Last, as a first run's answer: the best recent open posts per track, and why.
+    s.ui.print(&recommend::shortlist_text(&lists));
+    let given_up = played.as_ref().map_or(0, |p| p.given_up.len());
+    if code == 0 && given_up > 0 {
+        s.ui.error(&format!("{given_up} post(s) could not be scored (listed above)"));
+        return Ok(1);
+    }
     Ok(code)
 }

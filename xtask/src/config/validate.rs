@@ -215,9 +215,24 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
     }
     let r = &c.compute.recommender;
     for (key, value, range, what) in [
-        ("compute.recommender.memory_mb", r.memory_mb, 128..=10_240, "Lambda memory is 128 to 10240 MB"),
-        ("compute.recommender.timeout_seconds", r.timeout_seconds, 1..=900, "Lambda timeout is 1 to 900 s"),
-        ("compute.recommender.batch_size", r.batch_size, 1..=10_000, "DynamoDB stream batches are 1 to 10000 records"),
+        (
+            "compute.recommender.memory_mb",
+            r.memory_mb,
+            128..=10_240,
+            "Lambda memory is 128 to 10240 MB",
+        ),
+        (
+            "compute.recommender.timeout_seconds",
+            r.timeout_seconds,
+            1..=900,
+            "Lambda timeout is 1 to 900 s",
+        ),
+        (
+            "compute.recommender.batch_size",
+            r.batch_size,
+            1..=10_000,
+            "DynamoDB stream batches are 1 to 10000 records",
+        ),
         (
             "compute.recommender.max_batching_window_seconds",
             r.max_batching_window_seconds,
@@ -230,7 +245,12 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             0..=10_000,
             "stream retries are 0 to 10000",
         ),
-        ("compute.recommender.rescore_weeks", r.rescore_weeks, 1..=52, "a rescore reads 1 to 52 weeks back"),
+        (
+            "compute.recommender.rescore_weeks",
+            r.rescore_weeks,
+            1..=52,
+            "a rescore reads 1 to 52 weeks back",
+        ),
     ] {
         if !range.contains(&value) {
             return err(key, format!("{what}, not {value}"));

@@ -10,6 +10,7 @@
 
 pub mod health;
 pub mod profiles;
+pub mod recommend;
 pub mod search;
 
 use std::collections::BTreeMap;
