@@ -37,7 +37,7 @@ use mcfpipe_e2e::{Moto, Project, Run, runtime};
 use serde_json::Value;
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
-const STACKS: [&str; 4] = ["artifacts", "networking", "database", "compute"];
+const STACKS: [&str; 5] = ["artifacts", "networking", "database", "compute", "recommend"];
 
 /// What the test does with one command of a `run:` block.
 enum Action {
@@ -292,7 +292,7 @@ fn the_ci_workflows_cargo_xtask_steps_run_in_order_on_the_emulator() {
         }
     }
 
-    // Each environment: its four stacks deployed, its outputs readable, its lock given back.
+    // Each environment: its five stacks deployed, its outputs readable, its lock given back.
     let mut code = BTreeSet::new();
     let mut image = BTreeSet::new();
     for env in ENVS {
