@@ -126,7 +126,11 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
     let (recommender, lines): (Vec<Value>, Vec<Value>) =
         events(&all).into_iter().partition(|l| l["component"] == "recommend");
     assert!(recommender.len() >= 100, "a line per post record: {}", all.output);
-    assert!(recommender.iter().all(|l| l["group"] == RECOMMEND_GROUP), "{}", all.output);
+    assert!(
+        recommender.iter().all(|l| l["group"] == RECOMMEND_GROUP),
+        "{}",
+        all.output
+    );
     assert_eq!(lines.len(), 3 + 100 + 3, "{}", all.output);
     let times: Vec<i64> = lines
         .iter()
@@ -214,8 +218,9 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
         &["logs", "--env", "local", "--filter", &quoted, "--output", "json"],
     );
     // The parser's line of the post, and the recommender's.
-    let (found, scored): (Vec<Value>, Vec<Value>) =
-        events(filtered.ok()).into_iter().partition(|l| l["component"] == "mcfparse");
+    let (found, scored): (Vec<Value>, Vec<Value>) = events(filtered.ok())
+        .into_iter()
+        .partition(|l| l["component"] == "mcfparse");
     assert_eq!((found.len(), scored.len()), (1, 1), "{}", filtered.output);
     assert_eq!(found[0]["message"]["uuid"], uuid.as_str());
 

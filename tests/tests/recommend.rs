@@ -505,6 +505,28 @@ fn to_streams(v: AttributeValue) -> aws_sdk_dynamodbstreams::types::AttributeVal
     }
 }
 
+/// The permissions boundary ci/github-oidc-role.yaml creates, instantiated for `env` (as
+/// tests/permissions.rs reads it).
+fn boundary(env: &str, d: &iam::Deployed) -> Vec<iam::Statement> {
+    let text = std::fs::read_to_string(repo_root().join("ci/github-oidc-role.yaml")).expect("the CI role template");
+    let template: Value = serde_norway::from_str(&text).expect("YAML");
+    let (id, policy) = template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .find(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
+        .expect("a managed policy: the workload roles' boundary");
+    let ci = iam::Deployed {
+        stack: format!("mcfpipe-github-{env}"),
+        parameters: BTreeMap::from([
+            ("Project".to_string(), "mcfpipe".to_string()),
+            ("Environment".to_string(), env.to_string()),
+        ]),
+        ..d.clone()
+    };
+    iam::policy_statements(&template, id, &policy["Properties"]["PolicyDocument"], &ci)
+}
+
 #[test]
 fn every_call_of_the_recommender_is_allowed_by_its_role() {
     let moto = Moto::start();
@@ -570,6 +592,17 @@ fn every_call_of_the_recommender_is_allowed_by_its_role() {
         let report = iam::check(&template, &deployed, &artifacts, &calls, None);
         eprintln!("{}", report.text());
         assert!(report.passed(), "{}", report.text());
+        // And within the permissions boundary the role gets on AWS (ci/github-oidc-role.yaml).
+        let bounded = iam::check(
+            &template,
+            &deployed,
+            &artifacts,
+            &calls,
+            Some(&boundary("local", &deployed)),
+        );
+        assert!(bounded.passed(), "the permissions boundary:\n{}", bounded.text());
+        let coverage = iam::uncovered(&template, &deployed, &boundary("local", &deployed));
+        assert_eq!(coverage.outside, Vec::<String>::new(), "{coverage:#?}");
         let components: Vec<&str> = report.components.iter().map(|c| c.component.as_str()).collect();
         assert_eq!(components, [jobmatch_lambda::COMPONENT]);
         // Granted and not exercised here: the re-read after a lost race (no race in this test),
@@ -582,7 +615,7 @@ fn every_call_of_the_recommender_is_allowed_by_its_role() {
             [
                 "recommend: CrmJobs dynamodb:GetItem",
                 "recommend: DescribeFailedBatches sqs:SendMessage",
-                "recommend: ReadPostsStream dynamodb:ListStreams",
+                "recommend: ListStreams dynamodb:ListStreams",
             ],
             "granted permissions no recorded call used:\n{}",
             report.text()

@@ -119,7 +119,10 @@ fn up_stores_exactly_the_captured_posts_and_searching_again_writes_nothing_new()
     // In the order they finished: side by side, the first wave's order varies; a compute-layer
     // stack finishes after the stacks it needs.
     let at = |name: &str| stacks.iter().position(|s| *s == name).expect(name);
-    assert!(at("compute") > at("networking").max(at("database")).max(at("artifacts")), "{stacks:?}");
+    assert!(
+        at("compute") > at("networking").max(at("database")).max(at("artifacts")),
+        "{stacks:?}"
+    );
     assert!(at("recommend") > at("database").max(at("artifacts")), "{stacks:?}");
     stacks.sort();
     assert_eq!(stacks, ["artifacts", "compute", "database", "networking", "recommend"]);

@@ -484,7 +484,10 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
         let plan = Plan::new(load_all(&dir).unwrap()).unwrap();
         // The database takes nothing from the network: the two deploy side by side.
-        assert_eq!(order(&plan), ["artifacts", "database", "networking", "compute", "recommend"]);
+        assert_eq!(
+            order(&plan),
+            ["artifacts", "database", "networking", "compute", "recommend"]
+        );
         let all: Vec<&Stack> = plan.stacks.iter().collect();
         let waves: Vec<Vec<&str>> = plan
             .waves(&all)
@@ -493,7 +496,10 @@ mod tests {
             .collect();
         assert_eq!(
             waves,
-            [vec!["artifacts", "database", "networking"], vec!["compute", "recommend"]]
+            [
+                vec!["artifacts", "database", "networking"],
+                vec!["compute", "recommend"]
+            ]
         );
     }
 }
