@@ -382,6 +382,16 @@ pub enum BenchCommand {
     /// The recommender's scoring throughput (jobmatch) against the original's way (pandas +
     /// scikit-learn), one core each, on the captures with three tracks.
     Recommend(BenchOptions),
+    /// The recommender under load on the emulator: its release Lambda binary's peak memory on
+    /// one stream batch of 100 posts, and a full rescore of many synthetic posts × 3 tracks.
+    RecommendLoad(RecommendLoadOptions),
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+pub struct RecommendLoadOptions {
+    /// Synthetic posts written and rescored.
+    #[arg(long, default_value_t = 100_000)]
+    pub posts: usize,
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -535,6 +545,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             Some(BenchCommand::Deploy(o)) => bench::deploy::run(&project, &ui, o.runs, o.write),
             Some(BenchCommand::Runtime(o)) => bench::runtime::run(&project, &ui, o.runs, o.write).await,
             Some(BenchCommand::Recommend(o)) => bench::recommend::run(&project, &ui, o.runs, o.write).await,
+            Some(BenchCommand::RecommendLoad(o)) => bench::recommend_load::run(&project, &ui, o.posts).await,
             Some(BenchCommand::Promote(o)) => {
                 bench::promote::run(&project, &ui, o.options.runs, o.options.write, o.cold).await
             }

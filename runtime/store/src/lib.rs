@@ -38,7 +38,7 @@ pub use aws::{Aws, Options as AwsOptions, error_code, error_text, is_loopback, i
 pub use error::StoreError;
 pub use library::{LibraryStore, ReplaceError, StoredLibrary};
 pub use names::Names;
-pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT, post_from_item};
+pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT, post_from_item, post_item};
 pub use raw::{DEFAULT_MAX_DOCUMENT_BYTES, RawStore, RejectReason, message_reject_key};
 
 /// Now, as `YYYY-MM-DDTHH:MM:SSZ` (the form of every timestamp we store: sorts as a string).
