@@ -17,6 +17,7 @@ use serde_json::Value;
 
 const SCRAPER_GROUP: &str = "/ecs/mcfpipe-local-mcfscrape";
 const PARSER_GROUP: &str = "/aws/lambda/mcfpipe-local-mcfparse";
+const RECOMMEND_GROUP: &str = "/aws/lambda/mcfpipe-local-recommend";
 
 fn result(run: &Run) -> Value {
     let last = run.json_lines().pop().unwrap_or_default();
@@ -120,7 +121,16 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
     // 3. Every component, merged by time.
     let all = p.xtask(&moto, &["logs", "--env", "local", "--output", "json"]);
     all.ok();
-    let lines = events(&all);
+    // `up` also played the posts stream through the recommender: one line per stream record
+    // in its own group. The scraper's and parser's lines are checked apart from those.
+    let (recommender, lines): (Vec<Value>, Vec<Value>) =
+        events(&all).into_iter().partition(|l| l["component"] == "recommend");
+    assert!(recommender.len() >= 100, "a line per post record: {}", all.output);
+    assert!(
+        recommender.iter().all(|l| l["group"] == RECOMMEND_GROUP),
+        "{}",
+        all.output
+    );
     assert_eq!(lines.len(), 3 + 100 + 3, "{}", all.output);
     let times: Vec<i64> = lines
         .iter()
@@ -171,9 +181,10 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
         (&"info".into(), &"stored".into(), &"inserted".into())
     );
     let r = result(&all);
-    assert_eq!(r["events"], 106);
-    // The scraper's, the parser's and the config sync function's (empty: nothing ran it).
-    assert_eq!(r["groups"].as_array().map(Vec::len), Some(3));
+    assert_eq!(r["events"], 106 + recommender.len());
+    // The scraper's, the parser's, the recommender's and the config sync function's (empty:
+    // nothing ran it).
+    assert_eq!(r["groups"].as_array().map(Vec::len), Some(4));
 
     // 4. Text: `time component level message key=value…`.
     let text = p.xtask(&moto, &["logs", "--env", "local"]);
@@ -208,8 +219,11 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
         &moto,
         &["logs", "--env", "local", "--filter", &quoted, "--output", "json"],
     );
-    let found = events(filtered.ok());
-    assert_eq!(found.len(), 1, "{}", filtered.output);
+    // The parser's line of the post, and the recommender's.
+    let (found, scored): (Vec<Value>, Vec<Value>) = events(filtered.ok())
+        .into_iter()
+        .partition(|l| l["component"] == "mcfparse");
+    assert_eq!((found.len(), scored.len()), (1, 1), "{}", filtered.output);
     assert_eq!(found[0]["message"]["uuid"], uuid.as_str());
 
     // 7. Nothing since a time to come: exit 0, and it says so.
@@ -225,7 +239,9 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
     // 8. An unknown component names the known ones; a bad --since says what it takes.
     p.xtask(&moto, &["logs", "crm", "--env", "local"])
         .expect_code(1)
-        .contains("unknown component `crm`: the components of local with logs are mcfparse, mcfscrape, sync");
+        .contains(
+            "unknown component `crm`: the components of local with logs are mcfparse, mcfscrape, recommend, sync",
+        );
     p.xtask(&moto, &["logs", "--env", "local", "--since", "yesterday"])
         .expect_code(1)
         .contains("--since `yesterday` is neither a duration");

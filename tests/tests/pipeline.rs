@@ -37,7 +37,7 @@ use mcfpipe_e2e::{Moto, Project, Run, runtime};
 use serde_json::Value;
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
-const STACKS: [&str; 5] = ["artifacts", "networking", "database", "compute", "sync"];
+const STACKS: [&str; 6] = ["artifacts", "networking", "database", "compute", "recommend", "sync"];
 
 /// What the test does with one command of a `run:` block.
 enum Action {

@@ -36,7 +36,10 @@ fn release_publishes_and_records_the_exact_artifacts() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(stacks, ["artifacts", "compute", "database", "networking", "sync"]);
+    assert_eq!(
+        stacks,
+        ["artifacts", "compute", "database", "networking", "recommend", "sync"]
+    );
     assert_eq!(first["config_sha256"].as_str().map(str::len), Some(64));
 
     // The stored manifest is the local one, and it names the zip that is in the bucket.

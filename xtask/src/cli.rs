@@ -151,8 +151,9 @@ sync.source: sheets), read with the service-account key stored by `cargo xtask s
 Any invalid row stops the sync with every error located (file:line, or tab!A1), and nothing is\n\
 written. A valid sync writes the tables that changed and the library's version in one\n\
 transaction, and prints rows added, changed and removed per table; an unchanged library writes\n\
-nothing. The JSON result's `rescore_due` says the version changed and was written: follow it\n\
-with `cargo xtask run recommend --rescore`. Exit 0 synced or unchanged, 1 errors."
+nothing. A sync that wrote a new version rescores the recent posts with it (`run recommend\n\
+--rescore`: in this process on an emulator, the deployed recommender invoked on AWS) unless\n\
+--no-rescore. Exit 0 synced or unchanged, 1 errors (or a rescore that failed after the write)."
     )]
     Sync {
         #[command(subcommand)]
@@ -166,6 +167,10 @@ with `cargo xtask run recommend --rescore`. Exit 0 synced or unchanged, 1 errors
         /// Report what would change; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Write the library without rescoring the recent posts (the JSON result's
+        /// `rescore_due` says one is due; `run recommend --rescore` does it later).
+        #[arg(long, conflicts_with = "dry_run")]
+        no_rescore: bool,
     },
     /// Run a workflow of the pipeline against a deployed environment.
     Run {
@@ -331,6 +336,37 @@ Exit codes: 0 the data landed (rejected documents are kept under rejects/ with t
 1 the scrape failed or was blocked, or documents stayed on the queue."
     )]
     Search(SearchArgs),
+    /// Score the posts that landed since the last play of the posts stream and screen the best
+    /// into the CRM (an emulator: the stream is played here through the recommender's handler;
+    /// on AWS the deployed function does it by itself), or rescore the recent posts after a
+    /// library change (`--rescore`); then print the shortlist per track.
+    #[command(
+        long_about = "Score new posts and screen the best into the CRM, or rescore the recent posts, then print the shortlist.\n\n\
+On an emulator (which runs no Lambda code) the posts table's stream is read here with DynamoDB\n\
+Streams from where the last play stopped (a checkpoint in the dimensions table) and fed through\n\
+the recommender's own handler, in the event source mapping's shape. --rescore reads the posts of\n\
+the last compute.recommender.rescore_weeks weeks (or --weeks) and scores them again: in this\n\
+process on an emulator, by invoking the deployed function (RequestResponse) on AWS. A job the\n\
+user moved to another stage keeps its stage; only its scores are refreshed.\n\n\
+Exit codes: 0 every post was scored; 1 some could not be (listed, with the reason)."
+    )]
+    Recommend(RecommendArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Rescore the recent posts (after a library change) instead of playing the stream.
+    #[arg(long)]
+    pub rescore: bool,
+    /// Weeks of posts a rescore reads back (default: compute.recommender.rescore_weeks).
+    #[arg(long, value_name = "N", requires = "rescore")]
+    pub weeks: Option<u32>,
+    /// Score and screen as of this day (YYYY-MM-DD) instead of today: old posts replayed, such
+    /// as the repository's MCF captures (2025-05-19). An emulator only.
+    #[arg(long, value_name = "DAY")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -392,6 +428,16 @@ pub enum BenchCommand {
     /// The recommender's scoring throughput (jobmatch) against the original's way (pandas +
     /// scikit-learn), one core each, on the captures with three tracks.
     Recommend(BenchOptions),
+    /// The recommender under load on the emulator: its release Lambda binary's peak memory on
+    /// one stream batch of 100 posts, and a full rescore of many synthetic posts × 3 tracks.
+    RecommendLoad(RecommendLoadOptions),
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+pub struct RecommendLoadOptions {
+    /// Synthetic posts written and rescored.
+    #[arg(long, default_value_t = 100_000)]
+    pub posts: usize,
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -500,10 +546,21 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             env,
             from,
             dry_run,
-        } => commands::sync::run(&open(&env, ui)?, from.as_deref(), dry_run).await,
+            no_rescore,
+        } => commands::sync::run(&open(&env, ui)?, from.as_deref(), dry_run, !no_rescore).await,
         Command::Run {
             workflow: Workflow::Search(args),
         } => commands::search::run(&open(&args.env, ui)?, &args.flags()).await,
+        Command::Run {
+            workflow: Workflow::Recommend(args),
+        } => {
+            let flags = commands::recommend::Flags {
+                rescore: args.rescore,
+                weeks: args.weeks,
+                as_of: args.as_of.clone(),
+            };
+            commands::recommend::run(&open(&args.env, ui)?, &flags).await
+        }
         Command::Up { search, yes } => commands::up::run(&open(&search.env, ui)?, &search.flags(), yes).await,
         Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
         Command::Outputs { target, env, out } => commands::outputs::run(&open(&env, ui)?, &target, out).await,
@@ -545,6 +602,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             Some(BenchCommand::Deploy(o)) => bench::deploy::run(&project, &ui, o.runs, o.write),
             Some(BenchCommand::Runtime(o)) => bench::runtime::run(&project, &ui, o.runs, o.write).await,
             Some(BenchCommand::Recommend(o)) => bench::recommend::run(&project, &ui, o.runs, o.write).await,
+            Some(BenchCommand::RecommendLoad(o)) => bench::recommend_load::run(&project, &ui, o.posts).await,
             Some(BenchCommand::Promote(o)) => {
                 bench::promote::run(&project, &ui, o.options.runs, o.options.write, o.cold).await
             }

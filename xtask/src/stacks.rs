@@ -484,17 +484,25 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
         let plan = Plan::new(load_all(&dir).unwrap()).unwrap();
         // The database takes nothing from the network: the two deploy side by side.
-        assert_eq!(order(&plan), ["artifacts", "database", "networking", "compute", "sync"]);
+        assert_eq!(
+            order(&plan),
+            ["artifacts", "database", "networking", "compute", "recommend", "sync"]
+        );
         let all: Vec<&Stack> = plan.stacks.iter().collect();
         let waves: Vec<Vec<&str>> = plan
             .waves(&all)
             .iter()
             .map(|w| w.iter().map(|s| s.name.as_str()).collect())
             .collect();
-        // The sync function needs only the database and the artifacts: it deploys beside compute.
+        // The recommender needs only the database and the artifacts: it deploys beside compute;
+        // the sync function invokes the recommender's rescore, so it comes after it.
         assert_eq!(
             waves,
-            [vec!["artifacts", "database", "networking"], vec!["compute", "sync"]]
+            [
+                vec!["artifacts", "database", "networking"],
+                vec!["compute", "recommend"],
+                vec!["sync"]
+            ]
         );
     }
 }

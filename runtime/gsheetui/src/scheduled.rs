@@ -105,7 +105,7 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Report, St
                 .function_name(function)
                 .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
                 .payload(aws_sdk_lambda::primitives::Blob::new(
-                    json!({"rescore": true, "library_version": report.version}).to_string(),
+                    rescore_event(&report.version).to_string(),
                 ))
                 .send()
                 .await;
@@ -118,6 +118,13 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Report, St
     }
     log.write(&line);
     Ok(report)
+}
+
+/// The recommender's rescore request after a sync that wrote library `version`
+/// (`jobmatch_lambda::Rescore`: `{"rescore": {"reason": …}}`; `tests/tests/recommend.rs`
+/// holds the two to each other).
+pub fn rescore_event(version: &str) -> serde_json::Value {
+    json!({"rescore": {"reason": format!("config sync wrote library version {version}")}})
 }
 
 #[cfg(test)]

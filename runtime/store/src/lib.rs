@@ -7,7 +7,8 @@
 //! ([`RawStore`]), and the recommender's library items ([`LibraryStore`]: read them, replace
 //! them in one transaction). It holds no business rule of its own: keys and formats come from
 //! [`mcfcore::layout`], the order of two versions of a post from [`mcfcore::Post::merge`].
-//! [`record`] notes the calls of a connection made with [`Aws::recording`], for the permission
+//! [`crm`] maps the CRM table's job and event items and writes them the way every writer must
+//! (created once, each change conditional on the revision read). [`record`] notes the calls of a connection made with [`Aws::recording`], for the permission
 //! check of the end-to-end tests.
 //!
 //! Environment variables read by [`Names::from_env`] (set by the compute stack on each function
@@ -24,6 +25,8 @@
 //! plus the SDK's own: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` (an emulator).
 
 mod aws;
+pub mod batch;
+pub mod crm;
 mod error;
 pub mod library;
 mod names;
@@ -35,7 +38,7 @@ pub use aws::{Aws, Options as AwsOptions, error_code, error_text, is_loopback, i
 pub use error::StoreError;
 pub use library::{LibraryStore, ReplaceError, StoredLibrary};
 pub use names::Names;
-pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT, post_from_item};
+pub use posts::{PostStore, PutOutcome, RAW_KEY, REVISION, WRITTEN_AT, post_from_item, post_item};
 pub use raw::{DEFAULT_MAX_DOCUMENT_BYTES, RawStore, RejectReason, message_reject_key};
 
 /// Now, as `YYYY-MM-DDTHH:MM:SSZ` (the form of every timestamp we store: sorts as a string).

@@ -208,8 +208,13 @@ enum Expected {
 }
 
 /// The item of a post: its fields under their serde names (snake_case; `None` left out, lists
-/// as L, counts as N, enums as their snake_case names), plus keys and bookkeeping.
-fn post_item(post: &Post, revision: u64, raw_key: Option<&str>) -> Result<HashMap<String, AttributeValue>, StoreError> {
+/// as L, counts as N, enums as their snake_case names), plus keys and bookkeeping. Public for
+/// writers that bypass the merge on purpose (the recommender's load benchmark).
+pub fn post_item(
+    post: &Post,
+    revision: u64,
+    raw_key: Option<&str>,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let mut item: HashMap<String, AttributeValue> =
         serde_dynamo::aws_sdk_dynamodb_1::to_item(post).map_err(|e| StoreError::Encode {
             uuid: post.uuid.clone(),

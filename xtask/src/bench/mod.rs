@@ -7,6 +7,7 @@
 pub mod deploy;
 pub mod promote;
 pub mod recommend;
+pub mod recommend_load;
 pub mod runtime;
 
 use std::collections::BTreeMap;

@@ -11,6 +11,7 @@ pub mod local;
 pub mod logs;
 pub mod outputs;
 pub mod promote;
+pub mod recommend;
 pub mod release;
 pub mod render;
 pub mod search;

@@ -3,8 +3,9 @@
 //! nothing; `sync key`: the Google service-account key into SSM Parameter Store.
 //!
 //! Exit 0: synced, unchanged, or a dry run; 1: the library has errors (every one listed,
-//! located; nothing written) or the source or AWS failed. The result says whether the version
-//! changed (`changed`, and `rescore_due` when it was written), so a rescore can follow.
+//! located; nothing written) or the source or AWS failed. A sync that wrote a new version
+//! rescores the recent posts with it (`workflow::recommend::rescore`), unless told not to; the
+//! result says what it did (`rescore`), or that one is due (`rescore_due`).
 
 use std::path::Path;
 
@@ -17,11 +18,12 @@ use crate::session::Session;
 use crate::ui;
 use crate::workflow::DataNames;
 use crate::workflow::library::{self, Origin};
+use crate::workflow::recommend;
 
 /// Rows a table's detail line names before it says "and N more".
 const NAMED: usize = 6;
 
-pub async fn run(s: &Session, from: Option<&str>, dry_run: bool) -> Result<u8> {
+pub async fn run(s: &Session, from: Option<&str>, dry_run: bool, rescore: bool) -> Result<u8> {
     let from = Origin::choose(s, from)?;
     s.ui.step("sync", &format!("reading the library from {}", from.describe()));
     // Files are read and checked before any AWS call: a bad row is told without a deployed
@@ -40,8 +42,32 @@ pub async fn run(s: &Session, from: Option<&str>, dry_run: bool) -> Result<u8> {
     };
     match library::sync(&aws, &names.dimensions_table, &source, dry_run).await {
         Ok(report) => {
-            show(s, &names.dimensions_table, &report);
-            Ok(0)
+            let mut doc = show(s, &names.dimensions_table, &report);
+            if !(report.written && rescore) {
+                s.ui.document(&doc);
+                return Ok(0);
+            }
+            let reason = format!("config sync wrote library version {}", report.version);
+            match recommend::rescore(s, &aws, &reason, None).await {
+                Ok(summary) => {
+                    s.ui.print(&recommend::summary_text(&summary));
+                    let failed = summary.failed;
+                    doc["rescore_due"] = json!(failed > 0);
+                    doc["rescore"] = json!(summary);
+                    s.ui.document(&doc);
+                    Ok(u8::from(failed > 0))
+                }
+                Err(e) => {
+                    s.ui.error(&format!(
+                        "the library is written (version {}), but the rescore failed: {e:#}; `cargo xtask run recommend --env {} --rescore` retries it",
+                        report.version, s.env
+                    ));
+                    doc["ok"] = json!(false);
+                    doc["rescore_error"] = json!(format!("{e:#}"));
+                    s.ui.document(&doc);
+                    Ok(1)
+                }
+            }
         }
         Err(SyncError::Invalid { errors, warnings }) => Ok(invalid(
             s,
@@ -89,7 +115,9 @@ fn invalid(
     1
 }
 
-fn show(s: &Session, table: &str, r: &Report) {
+/// The report's table and verdict printed; its JSON result returned (the caller adds the
+/// rescore and emits it).
+fn show(s: &Session, table: &str, r: &Report) -> serde_json::Value {
     for w in &r.warnings {
         s.ui.warn(&format!("{}: {}", w.at, w.message));
     }
@@ -136,16 +164,15 @@ fn show(s: &Session, table: &str, r: &Report) {
         )
     } else {
         format!(
-            "library updated: version {before} → {} ({} table(s) written to {table}); scores of version {before} are stale: rescore with `cargo xtask run recommend --env {} --rescore`",
+            "library updated: version {before} → {} ({} table(s) written to {table})",
             r.version,
             r.tables_written.len(),
-            s.env
         )
     };
     text.push_str(&verdict);
     text.push('\n');
     s.ui.print(&text);
-    s.ui.document(&json!({
+    json!({
         "ok": true,
         "env": s.env,
         "table": table,
@@ -159,7 +186,7 @@ fn show(s: &Session, table: &str, r: &Report) {
         "tables_written": r.tables_written,
         "tables": r.tables,
         "warnings": r.warnings,
-    }));
+    })
 }
 
 /// `  title_tags: + a, b; ~ c; - d` with at most [`NAMED`] names per kind.

@@ -212,6 +212,27 @@ pub struct ComputeConfig {
     pub registry: Registry,
     pub parser: ParserConfig,
     pub scraper: ScraperConfig,
+    pub recommender: RecommenderConfig,
+}
+
+/// The recommender function (`stacks/recommend.yaml`) and its stream mapping.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommenderConfig {
+    pub memory_mb: u32,
+    pub timeout_seconds: u32,
+    /// Stream records per invocation (1 to 10000).
+    pub batch_size: u32,
+    /// Seconds the mapping may wait to fill a batch (0 to 300).
+    pub max_batching_window_seconds: u32,
+    /// Retries of a failing batch (bisected) before its description goes to the DLQ (0 to 10000).
+    pub max_retry_attempts: u32,
+    /// Weeks of posts a rescore reads back (1 to 52).
+    pub rescore_weeks: u32,
+    /// Whether the stack has the stream's event source mapping. Off on the emulator: moto
+    /// "invokes" a mapped function on every write without running it and empties the stream
+    /// (whatever `Enabled` says); the local stream player plays it there.
+    pub stream_mapping: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -213,6 +213,49 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             format!("must be 2 to 1000, not {}", p.max_concurrency),
         );
     }
+    let r = &c.compute.recommender;
+    for (key, value, range, what) in [
+        (
+            "compute.recommender.memory_mb",
+            r.memory_mb,
+            128..=10_240,
+            "Lambda memory is 128 to 10240 MB",
+        ),
+        (
+            "compute.recommender.timeout_seconds",
+            r.timeout_seconds,
+            1..=900,
+            "Lambda timeout is 1 to 900 s",
+        ),
+        (
+            "compute.recommender.batch_size",
+            r.batch_size,
+            1..=10_000,
+            "DynamoDB stream batches are 1 to 10000 records",
+        ),
+        (
+            "compute.recommender.max_batching_window_seconds",
+            r.max_batching_window_seconds,
+            0..=300,
+            "the batching window is 0 to 300 s",
+        ),
+        (
+            "compute.recommender.max_retry_attempts",
+            r.max_retry_attempts,
+            0..=10_000,
+            "stream retries are 0 to 10000",
+        ),
+        (
+            "compute.recommender.rescore_weeks",
+            r.rescore_weeks,
+            1..=52,
+            "a rescore reads 1 to 52 weeks back",
+        ),
+    ] {
+        if !range.contains(&value) {
+            return err(key, format!("{what}, not {value}"));
+        }
+    }
     if let Some(email) = &c.notifications.email {
         let ok = email.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')

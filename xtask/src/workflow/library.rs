@@ -8,6 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use gsheetui::google::{Endpoints, Google, ServiceAccountKey};
 use gsheetui::{Report, Source, SyncError};
 use mcfstore::LibraryStore;
+use mcfstore::library::{TableItem, VersionItem};
 
 use crate::aws::Aws;
 use crate::session::Session;
@@ -102,6 +103,26 @@ pub async fn read(s: &Session, aws: &Aws, from: &Origin) -> Result<Source> {
             Ok(google.read_workbook(&key, workbook).await?)
         }
     }
+}
+
+/// The library items a sync of the folder `dir` writes into an empty dimensions table, the
+/// library checked whole first (for tests and benchmarks that write a library of their own
+/// through `LibraryStore::replace`).
+pub fn file_items(dir: &Path) -> Result<(Vec<TableItem>, VersionItem)> {
+    let shown = dir.display().to_string();
+    let origin = Origin::Files {
+        dir: dir.to_path_buf(),
+        shown: shown.clone(),
+    };
+    let source = read_files(&origin).ok_or_else(|| anyhow!("not a files source"))?;
+    let loaded = gsheetui::sync::check(&source).map_err(|e| anyhow!("{shown}: {e}"))?;
+    let (_, items, version) = gsheetui::sync::plan(
+        &source.name,
+        &loaded,
+        &mcfstore::StoredLibrary::default(),
+        &mcfstore::now_utc(),
+    );
+    Ok((items, version))
 }
 
 /// One sync into `table` (the dimensions table).

@@ -11,6 +11,7 @@
 pub mod health;
 pub mod library;
 pub mod profiles;
+pub mod recommend;
 pub mod search;
 
 use std::collections::BTreeMap;

@@ -19,7 +19,7 @@
 
 mod memory;
 mod parse;
-mod runtime_api;
+pub(crate) mod runtime_api;
 mod sizes;
 
 use memory::*;
