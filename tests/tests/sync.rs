@@ -410,7 +410,7 @@ fn the_sync_functions_calls_are_allowed_by_its_role_and_the_boundary() {
     use xtask::ui::{Format, Ui};
 
     let moto = Moto::start();
-    let p = Project::with_stacks(&["database", "artifacts", "sync"]);
+    let p = Project::with_stacks(&["database", "artifacts", "recommend", "sync"]);
     let own_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:mcfpipe-local-sync";
     let manifest = p.read("stacks/sync.yaml");
     assert!(manifest.contains("RescoreFunctionArn: {value: \"\"}"));

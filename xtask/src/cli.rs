@@ -171,6 +171,10 @@ nothing. A sync that wrote a new version rescores the recent posts with it (`run
         /// `rescore_due` says one is due; `run recommend --rescore` does it later).
         #[arg(long, conflicts_with = "dry_run")]
         no_rescore: bool,
+        /// Rescore as of this day (`YYYY-MM-DD`, an emulator only), as `run recommend --as-of`:
+        /// the repository's MCF captures are recent only as of the day they were taken.
+        #[arg(long, value_name = "YYYY-MM-DD", conflicts_with = "no_rescore")]
+        as_of: Option<String>,
     },
     /// Run a workflow of the pipeline against a deployed environment.
     Run {
@@ -469,10 +473,34 @@ pub fn main() -> ExitCode {
     ExitCode::from(run(cli, ui))
 }
 
+/// The stack of the thread a command runs on. A debug build's async frames are large, and
+/// `up` nests deep (deploy, search, scrape, S3): more than the 2 MiB of a test's thread, which
+/// runs commands in-process.
+const COMMAND_STACK_BYTES: usize = 16 * 1024 * 1024;
+
 /// Runs a parsed command line with `ui` as its output; returns the exit code (0, 1 or 2).
+/// The command runs on a thread of its own with a [`COMMAND_STACK_BYTES`] stack, whatever
+/// thread calls this.
 pub fn run(cli: Cli, ui: Ui) -> u8 {
+    let errors = ui.sibling();
+    let spawned = std::thread::Builder::new()
+        .name("xtask".into())
+        .stack_size(COMMAND_STACK_BYTES)
+        .spawn(move || run_here(cli, ui));
+    match spawned.map(|t| t.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(e) => {
+            errors.error(&format!("cannot start the command's thread: {e}"));
+            1
+        }
+    }
+}
+
+fn run_here(cli: Cli, ui: Ui) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_stack_size(COMMAND_STACK_BYTES)
         .enable_all()
         .build()
     {
@@ -547,7 +575,11 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             from,
             dry_run,
             no_rescore,
-        } => commands::sync::run(&open(&env, ui)?, from.as_deref(), dry_run, !no_rescore).await,
+            as_of,
+        } => {
+            let rescore = (!no_rescore).then(|| commands::sync::Rescore { as_of });
+            commands::sync::run(&open(&env, ui)?, from.as_deref(), dry_run, rescore).await
+        }
         Command::Run {
             workflow: Workflow::Search(args),
         } => commands::search::run(&open(&args.env, ui)?, &args.flags()).await,

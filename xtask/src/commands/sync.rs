@@ -20,11 +20,23 @@ use crate::workflow::DataNames;
 use crate::workflow::library::{self, Origin};
 use crate::workflow::recommend;
 
+/// The rescore a sync that wrote a new version runs.
+#[derive(Debug, Clone, Default)]
+pub struct Rescore {
+    /// As of this day (`YYYY-MM-DD`, an emulator only); `None`: today.
+    pub as_of: Option<String>,
+}
+
 /// Rows a table's detail line names before it says "and N more".
 const NAMED: usize = 6;
 
-pub async fn run(s: &Session, from: Option<&str>, dry_run: bool, rescore: bool) -> Result<u8> {
+pub async fn run(s: &Session, from: Option<&str>, dry_run: bool, rescore: Option<Rescore>) -> Result<u8> {
     let from = Origin::choose(s, from)?;
+    let as_of = rescore
+        .as_ref()
+        .and_then(|r| r.as_of.as_deref())
+        .map(recommend::parse_day)
+        .transpose()?;
     s.ui.step("sync", &format!("reading the library from {}", from.describe()));
     // Files are read and checked before any AWS call: a bad row is told without a deployed
     // environment (the sync checks again, whole, before it writes).
@@ -43,12 +55,13 @@ pub async fn run(s: &Session, from: Option<&str>, dry_run: bool, rescore: bool) 
     match library::sync(&aws, &names.dimensions_table, &source, dry_run).await {
         Ok(report) => {
             let mut doc = show(s, &names.dimensions_table, &report);
-            if !(report.written && rescore) {
+            if !(report.written && rescore.is_some()) {
                 s.ui.document(&doc);
                 return Ok(0);
             }
             let reason = format!("config sync wrote library version {}", report.version);
-            match recommend::rescore(s, &aws, &reason, None).await {
+            s.ui.step("sync", "rescoring the recent posts with the new library");
+            match recommend::rescore_as_of(s, &aws, &reason, None, as_of).await {
                 Ok(summary) => {
                     s.ui.print(&recommend::summary_text(&summary));
                     let failed = summary.failed;
