@@ -148,7 +148,11 @@ fn files_sync_writes_every_table_then_only_what_changed_and_nothing_when_invalid
     run.ok();
     let r = result(&run);
     assert_eq!(r["written"], true);
-    assert_eq!(r["rescore_due"], true);
+    // The sync rescored with the new library (in this process: the emulator runs no Lambda
+    // code), so no rescore is left due. The posts table is empty here: nothing to score.
+    assert_eq!(r["rescore_due"], false, "{r}");
+    assert_eq!(r["rescore"]["posts"], 0, "{r}");
+    assert_eq!(r["rescore"]["library_version"], r["version"], "{r}");
     assert_eq!(r["version_before"], version.as_str());
     let rank = table_of(&r, "rank_tags");
     assert_eq!(rank["added"], serde_json::json!(["staff"]));
@@ -394,7 +398,7 @@ fn sheets_sync_reads_the_workbook_with_the_key_from_ssm_and_each_google_error_wr
 }
 
 /// The sync function's role, proven against its calls: the stack deployed on moto (with the
-/// function's own ARN as the rescore function, so the invoke grant is exercised too), the
+/// recommender's function as the rescore function, wired by stacks/sync.yaml), the
 /// function's work (`gsheetui::scheduled::run`, what its Lambda runs) run in this process with
 /// its calls recorded, and each call checked against the deployed role and the boundary.
 ///
@@ -411,15 +415,11 @@ fn the_sync_functions_calls_are_allowed_by_its_role_and_the_boundary() {
 
     let moto = Moto::start();
     let p = Project::with_stacks(&["database", "artifacts", "recommend", "sync"]);
-    let own_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:mcfpipe-local-sync";
-    let manifest = p.read("stacks/sync.yaml");
-    assert!(manifest.contains("RescoreFunctionArn: {value: \"\"}"));
-    p.write(
-        "stacks/sync.yaml",
-        &manifest.replace(
-            "RescoreFunctionArn: {value: \"\"}",
-            &format!("RescoreFunctionArn: {{value: \"{own_arn}\"}}"),
-        ),
+    // The rescore function is the recommender's, wired through stacks/sync.yaml.
+    let rescore_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:mcfpipe-local-recommend";
+    assert!(
+        p.read("stacks/sync.yaml")
+            .contains("RescoreFunctionArn: {stack_output: recommend.RecommendFunctionArn}")
     );
     p.xtask(&moto, &["deploy", "all", "--env", "local", "--yes"]).ok();
     let google = FakeGoogle::start().unwrap();
@@ -459,7 +459,7 @@ fn the_sync_functions_calls_are_allowed_by_its_role_and_the_boundary() {
             key_parameter: "/mcfpipe/local/google-service-account".into(),
             endpoints_sheets_url: google.url().into(),
             token_url: None,
-            rescore_function: Some(own_arn.into()),
+            rescore_function: Some(rescore_arn.into()),
         };
         let recorded = aws.recording(&recorder, "gsheetui");
         let report = gsheetui::scheduled::run(&recorded, &settings, &log).await.unwrap();
@@ -470,6 +470,19 @@ fn the_sync_functions_calls_are_allowed_by_its_role_and_the_boundary() {
         let stack = s.plan.get("sync").unwrap();
         let name = s.full_name(stack);
         let cfn = s.cfn(&aws);
+        let deployed_rescore = cfn
+            .describe(&name)
+            .await
+            .unwrap()
+            .expect("the sync stack")
+            .parameters
+            .get("RescoreFunctionArn")
+            .cloned();
+        assert_eq!(
+            deployed_rescore.as_deref(),
+            Some(rescore_arn),
+            "the sync stack's rescore function"
+        );
         (
             cfn.template(&name).await.unwrap(),
             iam::deployed(&cfn, &name).await.unwrap(),
