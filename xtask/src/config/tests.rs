@@ -137,7 +137,8 @@ fn semantic_checks_name_the_key() {
     let e = load_err("account_id: \"123456789012\"\ndeploy:\n  protected: true\n");
     assert_eq!(e.key, "database.retain_data");
     let e = load_err("account_id: \"123456789012\"\ntags:\n  layer: x\n");
-    assert_eq!((e.line, e.key.as_str()), (Some(3), "tags.layer"));    let e = load_err("account_id: \"123456789012\"\ncompute:\n  recommender:\n    batch_size: 0\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(3), "tags.layer"));
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  recommender:\n    batch_size: 0\n");
     assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.recommender.batch_size"));
     assert!(e.message.contains("1 to 10000 records, not 0"), "{e}");
     let e = load_err("account_id: \"123456789012\"\ncompute:\n  recommender:\n    rescore_weeks: 60\n");
