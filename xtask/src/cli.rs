@@ -577,7 +577,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             no_rescore,
             as_of,
         } => {
-            let rescore = (!no_rescore).then(|| commands::sync::Rescore { as_of });
+            let rescore = (!no_rescore).then_some(commands::sync::Rescore { as_of });
             commands::sync::run(&open(&env, ui)?, from.as_deref(), dry_run, rescore).await
         }
         Command::Run {
