@@ -22,6 +22,54 @@ use clap::Parser;
 use xtask::cli::Cli;
 use xtask::ui::Ui;
 
+/// Every item of `table` as text, by `pk|sk`, whatever the order of the SDK's maps: equal
+/// snapshots mean no write happened.
+pub fn snapshot(ddb: &aws_sdk_dynamodb::Client, table: &str) -> BTreeMap<String, String> {
+    runtime().block_on(async {
+        let mut out = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = ddb
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("scan {table}: {e:?}"));
+            for item in page.items() {
+                let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let sorted: BTreeMap<_, _> = item.iter().map(|(k, v)| (k.clone(), stable(v))).collect();
+                out.insert(format!("{}|{}", s("pk"), s("sk")), format!("{sorted:?}"));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return out;
+            }
+        }
+    })
+}
+
+/// A value as text whatever the order of its maps' keys (the SDK's maps are HashMaps).
+fn stable(v: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    match v {
+        AttributeValue::M(m) => {
+            let sorted: BTreeMap<_, _> = m.iter().map(|(k, v)| (k.clone(), stable(v))).collect();
+            format!("M{sorted:?}")
+        }
+        AttributeValue::L(l) => format!("L{:?}", l.iter().map(stable).collect::<Vec<_>>()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Which keys differ between two [`snapshot`]s (short, unlike the snapshots).
+pub fn changed(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+    let mut keys: Vec<String> = a.keys().chain(b.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().filter(|k| a.get(k) != b.get(k)).collect()
+}
+
 /// The repository this test was built from.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -147,6 +195,19 @@ impl Project {
     }
 
     /// Runs `cargo xtask ARGS` against `moto`, output captured.
+    /// A deployer session on this copy's `local` environment against `moto`, its output
+    /// captured and dropped: for tests that call the deployer's library directly.
+    pub fn session(&self, moto: &Moto) -> xtask::session::Session {
+        let ui = Ui::captured(xtask::ui::Format::Text, Arc::new(Mutex::new(String::new())));
+        xtask::session::Session::open(
+            xtask::session::Project::new(Some(self.root().to_path_buf())),
+            "local",
+            ui,
+            Some(moto.url.clone()),
+        )
+        .expect("a session on the project's copy")
+    }
+
     pub fn xtask(&self, moto: &Moto, args: &[&str]) -> Run {
         self.run(Some(moto), args)
     }

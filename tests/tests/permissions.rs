@@ -23,7 +23,6 @@
 //! job post (its reject written under rejects/).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use mcffixture::{Fault, FaultKind, FixtureServer, Route};
 use mcfpipe_e2e::{Moto, Project, repo_root, runtime};
@@ -31,8 +30,6 @@ use mcfstore::record::{Call, Recorder, Target};
 use serde_json::Value;
 use xtask::iam::{self, Deployed, Report};
 use xtask::resolve::{Artifacts, DeployedOutputs, Missing};
-use xtask::session::{Project as XProject, Session};
-use xtask::ui::{Format, Ui};
 use xtask::workflow::{DataNames, search};
 
 /// A queued document whose raw object does not exist (expired, in real life).
@@ -44,17 +41,6 @@ struct Exercised {
     template: Value,
     deployed: Deployed,
     artifacts: BTreeMap<String, String>,
-}
-
-fn session(p: &Project, moto: &Moto) -> Session {
-    let ui = Ui::captured(Format::Text, Arc::new(Mutex::new(String::new())));
-    Session::open(
-        XProject::new(Some(p.root().to_path_buf())),
-        "local",
-        ui,
-        Some(moto.url.clone()),
-    )
-    .expect("session")
 }
 
 /// Deploys the project, seeds one profile that matches every capture, queues a message for a
@@ -70,7 +56,7 @@ fn exercise(p: &Project, moto: &Moto) -> Exercised {
     let server = FixtureServer::default_on_free_port().expect("fixture server");
     server.set_faults(vec![Fault::nth(Route::Detail, 1, FaultKind::NotAJob)]);
 
-    let s = session(p, moto);
+    let s = p.session(moto);
     let recorder = Recorder::new();
     runtime().block_on(async {
         let aws = s.aws().await.expect("connect to moto");
@@ -147,7 +133,7 @@ fn recorded(calls: &[Call], component: &str, operation: &str, what: impl Fn(&Cal
 
 /// The compute template of `p` rendered for local (its Parameters are the deployed stack's).
 fn render_compute(p: &Project, moto: &Moto) -> Value {
-    let s = session(p, moto);
+    let s = p.session(moto);
     let stack = s.plan.get("compute").expect("compute");
     s.render_with(stack, &DeployedOutputs::new(), &Artifacts::new(), Missing::Placeholder)
         .expect("render")

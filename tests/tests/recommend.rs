@@ -15,19 +15,16 @@
 //!   nothing. The checks below count only post records and the tables' items.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use jobmatch_lambda::handler::Rescore;
 use jobmatch_lambda::{Handler, PlayOptions};
-use mcfpipe_e2e::{Moto, Project, repo_root, runtime};
+use mcfpipe_e2e::{Moto, Project, changed, repo_root, runtime, snapshot};
 use mcfstore::library::LibraryStore;
 use mcfstore::record::{Call, Recorder};
 use mcfstore::{Aws, PostStore};
 use serde_json::{Value, json};
 use xtask::iam;
-use xtask::session::{Project as XProject, Session};
-use xtask::ui::{Format, Ui};
 use xtask::workflow::library;
 use xtask::workflow::recommend::{self, CAPTURES_DAY, RecommendNames};
 
@@ -40,52 +37,6 @@ fn result(run: &mcfpipe_e2e::Run) -> Value {
     let last = lines.last().cloned().unwrap_or_default();
     assert_eq!(last["event"], "result", "last line is the result:\n{}", run.output);
     last
-}
-
-/// Every item of `table` as text, by key: equal snapshots mean no write happened.
-fn snapshot(ddb: &aws_sdk_dynamodb::Client, table: &str) -> BTreeMap<String, String> {
-    runtime().block_on(async {
-        let mut out = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let page = ddb
-                .scan()
-                .table_name(table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            for item in page.items() {
-                let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let sorted: BTreeMap<_, _> = item.iter().map(|(k, v)| (k.clone(), stable(v))).collect();
-                out.insert(format!("{}|{}", s("pk"), s("sk")), format!("{sorted:?}"));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return out;
-            }
-        }
-    })
-}
-
-/// A value as text whatever the order of its maps' keys (the SDK's maps are HashMaps).
-fn stable(v: &AttributeValue) -> String {
-    match v {
-        AttributeValue::M(m) => {
-            let sorted: BTreeMap<_, _> = m.iter().map(|(k, v)| (k.clone(), stable(v))).collect();
-            format!("M{sorted:?}")
-        }
-        AttributeValue::L(l) => format!("L{:?}", l.iter().map(stable).collect::<Vec<_>>()),
-        other => format!("{other:?}"),
-    }
-}
-
-/// Which keys differ between two snapshots (short, unlike the snapshots).
-fn changed(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
-    let mut keys: Vec<String> = a.keys().chain(b.keys()).cloned().collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter().filter(|k| a.get(k) != b.get(k)).collect()
 }
 
 /// The CRM's jobs: (uuid, track) → item.
@@ -122,17 +73,6 @@ fn count(jobs: &BTreeMap<(String, String), BTreeMap<String, AttributeValue>>, tr
     jobs.iter()
         .filter(|((_, t), j)| t == track && text(j, "stage") == stage)
         .count()
-}
-
-fn session(p: &Project, moto: &Moto) -> Session {
-    let ui = Ui::captured(Format::Text, Arc::new(Mutex::new(String::new())));
-    Session::open(
-        XProject::new(Some(p.root().to_path_buf())),
-        "local",
-        ui,
-        Some(moto.url.clone()),
-    )
-    .expect("session")
 }
 
 /// Rewrites the library in the dimensions table from the project's config/seed/library, as a
@@ -382,7 +322,7 @@ fn the_stream_handler_reports_a_poisoned_record_and_scores_the_rest_and_bad_inpu
     p.xtask(&moto, &["deploy", "database", "--env", "local"]).ok();
     let aws = Aws::from_sdk(moto.sdk());
     rewrite_library(&p, &aws);
-    let s = session(&p, &moto);
+    let s = p.session(&moto);
     let day = recommend::parse_day(CAPTURES_DAY).unwrap();
     runtime().block_on(async {
         let names = RecommendNames::deployed(&s, &aws).await.expect("the database outputs");
@@ -566,7 +506,7 @@ fn every_call_of_the_recommender_is_allowed_by_its_role() {
         &tracks.replacen("match_score_min: 0.6", "match_score_min: 0.1", 1),
     );
     rewrite_library(&p, &aws);
-    let s = session(&p, &moto);
+    let s = p.session(&moto);
     let day = recommend::parse_day(CAPTURES_DAY).unwrap();
     let recorder = Recorder::new();
     // Boxed: the handler's and the player's futures together overflow a test thread's stack

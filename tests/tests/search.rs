@@ -9,10 +9,10 @@
 //! source mapping is disabled in the local config (moto would otherwise "invoke" the function
 //! on every send and delete the messages).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use mcffixture::{Fault, FaultKind, FixtureServer, Route};
-use mcfpipe_e2e::{Moto, Project, repo_root, runtime};
+use mcfpipe_e2e::{Moto, Project, repo_root, runtime, snapshot};
 use serde_json::Value;
 
 const POSTS: &str = "mcfpipe-local-posts";
@@ -23,33 +23,6 @@ fn result(run: &mcfpipe_e2e::Run) -> Value {
     let last = lines.last().cloned().unwrap_or_default();
     assert_eq!(last["event"], "result", "last line is the result:\n{}", run.output);
     last
-}
-
-/// Every item of the posts table, as text, by key: equal snapshots mean no write happened.
-fn table_snapshot(ddb: &aws_sdk_dynamodb::Client) -> BTreeMap<String, String> {
-    runtime().block_on(async {
-        let mut out = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let page = ddb
-                .scan()
-                .table_name(POSTS)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan the posts table");
-            for item in page.items() {
-                let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let sorted: BTreeMap<_, _> = item.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect();
-                out.insert(format!("{}|{}", s("pk"), s("sk")), format!("{sorted:?}"));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        out
-    })
 }
 
 fn capture() -> Vec<Value> {
@@ -138,12 +111,12 @@ fn up_stores_exactly_the_captured_posts_and_searching_again_writes_nothing_new()
     let aws = mcfstore::Aws::from_sdk(sdk.clone());
     let ddb = aws.dynamodb();
     let posts = mcfstore::PostStore::new(ddb.clone(), POSTS);
-    let snapshot = table_snapshot(&ddb);
+    let before = snapshot(&ddb, POSTS);
     let want: BTreeSet<String> = expected
         .iter()
         .map(|i| i["uuid"].as_str().unwrap().to_string())
         .collect();
-    let stored: BTreeSet<String> = snapshot
+    let stored: BTreeSet<String> = before
         .keys()
         .filter(|k| k.ends_with("|POST"))
         .map(|k| k.split('|').next().unwrap_or_default().to_string())
@@ -229,7 +202,7 @@ fn up_stores_exactly_the_captured_posts_and_searching_again_writes_nothing_new()
     );
     assert_eq!(r["search"]["parse"]["received"], 0);
     assert_eq!(server.count(Route::Detail), 100, "no detail fetched again");
-    assert_eq!(table_snapshot(&ddb), snapshot, "the table is untouched");
+    assert_eq!(snapshot(&ddb, POSTS), before, "the table is untouched");
 
     // 4. MCF changes one post and adds one whose document is not a job post.
     let changed = expected[7]["uuid"].as_str().unwrap().to_string();

@@ -408,10 +408,8 @@ fn sheets_sync_reads_the_workbook_with_the_key_from_ssm_and_each_google_error_wr
 /// and checked all the same.
 #[test]
 fn the_sync_functions_calls_are_allowed_by_its_role_and_the_boundary() {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
     use xtask::iam;
-    use xtask::session::{Project as XProject, Session};
-    use xtask::ui::{Format, Ui};
 
     let moto = Moto::start();
     let p = Project::with_stacks(&["database", "artifacts", "recommend", "sync"]);
@@ -439,14 +437,7 @@ fn the_sync_functions_calls_are_allowed_by_its_role_and_the_boundary() {
     )
     .ok();
 
-    let ui = Ui::captured(Format::Text, Arc::new(Mutex::new(String::new())));
-    let s = Session::open(
-        XProject::new(Some(p.root().to_path_buf())),
-        "local",
-        ui,
-        Some(moto.url.clone()),
-    )
-    .unwrap();
+    let s = p.session(&moto);
     let recorder = mcfstore::record::Recorder::new();
     let collect = Arc::new(mcfcore::log::Collect::new());
     let log = mcfcore::log::Log::new("sync", collect.clone());
