@@ -26,7 +26,8 @@ use crate::day::Day;
 use crate::score::TrackScore;
 use crate::validate::num;
 
-/// The CRM's stages (a placeholder until the CRM's own model lands; the names match it).
+/// The CRM's stages. Which moves between them are allowed is the CRM's business
+/// (`jobcrm::transitions`); the screener only creates `SCREENED` and never moves an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Stage {
@@ -40,6 +41,44 @@ pub enum Stage {
     Rejected,
     Closed,
     Expired,
+}
+
+impl Stage {
+    /// Every stage, in the order of the hunt: the lead, the way to an offer, then the ends.
+    pub const ALL: [Stage; 10] = [
+        Stage::Open,
+        Stage::Screened,
+        Stage::ToApply,
+        Stage::Applied,
+        Stage::Callback,
+        Stage::Interview,
+        Stage::Offer,
+        Stage::Rejected,
+        Stage::Closed,
+        Stage::Expired,
+    ];
+
+    /// The stored name (`SCREENED`, `TOAPPLY`, …), as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Open => "OPEN",
+            Stage::Screened => "SCREENED",
+            Stage::ToApply => "TOAPPLY",
+            Stage::Applied => "APPLIED",
+            Stage::Callback => "CALLBACK",
+            Stage::Interview => "INTERVIEW",
+            Stage::Offer => "OFFER",
+            Stage::Rejected => "REJECTED",
+            Stage::Closed => "CLOSED",
+            Stage::Expired => "EXPIRED",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What to do with (post, track).
