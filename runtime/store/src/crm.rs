@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use mcfcore::layout::{self, crm as keys};
 use serde::{Deserialize, Serialize};
 
@@ -300,6 +300,155 @@ impl CrmStore {
                 Ok(false)
             }
             Err(e) => Err(sdk_error("UpdateItem", self.target(&read.uuid, &read.track), &e)),
+        }
+    }
+
+    /// Moves the job as it was `read` to `event.to` and records `event` (its history), in one
+    /// transaction, only if the job's revision is still the one read: `Ok(false)` when another
+    /// writer changed it in between (the caller reads again and shows the current state).
+    /// Writes the stage, its index keys, `close_reason` (set, or removed when `None`), the
+    /// deadline (likewise), `stage_at`, `updated_at` and the revision (`event.revision`, which
+    /// must be the read one + 1); nothing else of the item. Whether the move is allowed is the
+    /// caller's (`jobcrm::check`).
+    pub async fn move_stage(
+        &self,
+        read: &Job,
+        event: &Event,
+        close_reason: Option<&str>,
+        deadline: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let encode = |reason: String| StoreError::Encode {
+            uuid: read.uuid.clone(),
+            reason,
+        };
+        if event.revision != read.revision + 1 || event.from.as_deref() != Some(read.stage.as_str()) {
+            return Err(encode(format!(
+                "the event (revision {}, from {:?}) does not follow the job read (revision {}, {})",
+                event.revision, event.from, read.revision, read.stage
+            )));
+        }
+        let s = |v: &str| AttributeValue::S(v.to_string());
+        let mut set = vec![
+            "#stage = :stage",
+            "#gsi1pk = :gsi1pk",
+            "#gsi1sk = :gsi1sk",
+            "#stage_at = :at",
+            "#updated_at = :at",
+            "#rev = :next",
+        ];
+        let mut remove = Vec::new();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(batch::key(&read.uuid, &keys::job_sk(&read.track))))
+            .condition_expression("#rev = :read")
+            .expression_attribute_names("#stage", "stage")
+            .expression_attribute_names("#gsi1pk", layout::GSI1PK)
+            .expression_attribute_names("#gsi1sk", layout::GSI1SK)
+            .expression_attribute_names("#stage_at", "stage_at")
+            .expression_attribute_names("#updated_at", "updated_at")
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_names("#close_reason", "close_reason")
+            .expression_attribute_names("#deadline", "deadline")
+            .expression_attribute_values(":stage", s(&event.to))
+            .expression_attribute_values(":gsi1pk", s(&keys::stage_gsi1pk(&event.to)))
+            .expression_attribute_values(":gsi1sk", s(&keys::stage_gsi1sk(&event.at, &read.uuid, &read.track)))
+            .expression_attribute_values(":at", s(&event.at))
+            .expression_attribute_values(":next", AttributeValue::N(event.revision.to_string()))
+            .expression_attribute_values(":read", AttributeValue::N(read.revision.to_string()));
+        match close_reason {
+            Some(reason) => {
+                set.push("#close_reason = :close_reason");
+                update = update.expression_attribute_values(":close_reason", s(reason));
+            }
+            None => remove.push("#close_reason"),
+        }
+        match deadline {
+            Some(day) => {
+                set.push("#deadline = :deadline");
+                update = update.expression_attribute_values(":deadline", s(day));
+            }
+            None => remove.push("#deadline"),
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let update = update
+            .update_expression(expression)
+            .build()
+            .map_err(|e| encode(e.to_string()))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(event_item(&read.uuid, &read.track, event)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", layout::PK)
+            .build()
+            .map_err(|e| encode(e.to_string()))?;
+        let answer = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let stale = e
+                    .as_service_error()
+                    .and_then(|s| match s {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
+                            Some(t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or(false);
+                if stale {
+                    Ok(false)
+                } else {
+                    Err(sdk_error(
+                        "TransactWriteItems",
+                        self.target(&read.uuid, &read.track),
+                        &e,
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The history of the job of (uuid, track), oldest first (one consistent Query).
+    pub async fn events(&self, uuid: &str, track: &str) -> Result<Vec<Event>, StoreError> {
+        let prefix = format!("{}#EVENT#", keys::job_sk(track));
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", layout::PK)
+                .expression_attribute_names("#sk", layout::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(uuid.to_string()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", self.target(uuid, track), &e))?;
+            for item in page.items() {
+                let event =
+                    serde_dynamo::aws_sdk_dynamodb_1::from_item(item.clone()).map_err(|e| StoreError::BadRecord {
+                        table: self.table.clone(),
+                        key: format!("an event of job {}", keys::job_id(uuid, track)),
+                        reason: e.to_string(),
+                    })?;
+                out.push(event);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
         }
     }
 
