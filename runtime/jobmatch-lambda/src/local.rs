@@ -165,20 +165,7 @@ async fn run_batch(handler: &Handler, batch: &[Value], options: &PlayOptions, su
             .position(|r| matches!(r.outcome, RecordOutcome::Failed { .. }));
         let counted = first_failed.unwrap_or(reports.len());
         for r in &reports[..counted] {
-            match &r.outcome {
-                RecordOutcome::Skipped { .. } => summary.skipped += 1,
-                RecordOutcome::Scored {
-                    scores_written,
-                    screened,
-                    refreshed,
-                } => {
-                    summary.scored += 1;
-                    summary.scores_written += scores_written;
-                    summary.screened += screened;
-                    summary.refreshed += refreshed;
-                }
-                RecordOutcome::Failed { .. } => {}
-            }
+            count(summary, &r.outcome);
         }
         let Some(i) = first_failed else { return };
         summary.retried_batches += 1;
@@ -191,23 +178,31 @@ async fn run_batch(handler: &Handler, batch: &[Value], options: &PlayOptions, su
                         r.sequence_number,
                         r.uuid.as_deref().unwrap_or("?")
                     )),
-                    RecordOutcome::Skipped { .. } => summary.skipped += 1,
-                    RecordOutcome::Scored {
-                        scores_written,
-                        screened,
-                        refreshed,
-                    } => {
-                        summary.scored += 1;
-                        summary.scores_written += scores_written;
-                        summary.screened += screened;
-                        summary.refreshed += refreshed;
-                    }
+                    handled => count(summary, handled),
                 }
             }
             return;
         }
         attempt += 1;
         rest = &rest[i..];
+    }
+}
+
+/// Counts a handled record (skipped or scored) into `summary`; a failure is the caller's.
+fn count(summary: &mut PlaySummary, outcome: &RecordOutcome) {
+    match outcome {
+        RecordOutcome::Skipped { .. } => summary.skipped += 1,
+        RecordOutcome::Scored {
+            scores_written,
+            screened,
+            refreshed,
+        } => {
+            summary.scored += 1;
+            summary.scores_written += scores_written;
+            summary.screened += screened;
+            summary.refreshed += refreshed;
+        }
+        RecordOutcome::Failed { .. } => {}
     }
 }
 

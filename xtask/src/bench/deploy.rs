@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::{copy_dir, median, replace_section, tempdir, timed, version, which};
+use super::{copy_dir, median, tempdir, timed, version, which, write_section};
 use crate::artifacts::record;
 use crate::files::write_file;
 use crate::local;
@@ -79,10 +79,7 @@ pub fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result<u8> {
         ui.info(note);
     }
     if write {
-        let file = project.root.join("docs/benchmarks.md");
-        let old = std::fs::read_to_string(&file).unwrap_or_default();
-        write_file(&file, &replace_section(&old, START, END, &markdown(&m, runs)))?;
-        ui.info(&format!("written to {}", file.display()));
+        write_section(&project.root, START, END, &markdown(&m, runs), ui)?;
     }
     ui.document(&serde_json::json!({
         "runs": runs,

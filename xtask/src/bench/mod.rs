@@ -77,6 +77,77 @@ pub(crate) fn replace_section(text: &str, start: &str, end: &str, section: &str)
 }
 
 /// Copies a folder tree (the benchmarks' throw-away project copies).
+/// Writes `section` between the `start` and `end` markers of `docs/benchmarks.md` (a
+/// benchmark's `--write`), and says so.
+pub(crate) fn write_section(root: &Path, start: &str, end: &str, section: &str, ui: &crate::ui::Ui) -> Result<()> {
+    let file = root.join("docs/benchmarks.md");
+    let old = std::fs::read_to_string(&file).unwrap_or_default();
+    crate::files::write_file(&file, &replace_section(&old, start, end, section))?;
+    ui.info(&format!("written to {}", file.display()));
+    Ok(())
+}
+
+/// A Python that imports what a benchmark's peer needs.
+pub struct Python {
+    pub python: std::path::PathBuf,
+    /// Set when this run installed them, saying where.
+    pub installed: Option<String>,
+}
+
+/// `python3` when it imports `modules` (`"bs4, lxml"`); else the virtualenv
+/// `target/mcfpipe/<venv>`, created with `packages` from PyPI on first use (and said so).
+pub(crate) fn python_importing(
+    root: &Path,
+    ui: &crate::ui::Ui,
+    modules: &str,
+    venv: &str,
+    packages: &[&str],
+) -> Result<Python> {
+    use std::process::Stdio;
+    let imports = |python: &Path| {
+        Command::new(python)
+            .args(["-c", &format!("import {modules}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let system = which("python3").context("the Python peer needs python3 on PATH")?;
+    if imports(&system) {
+        return Ok(Python {
+            python: system,
+            installed: None,
+        });
+    }
+    let venv = root.join("target/mcfpipe").join(venv);
+    let python = venv.join("bin/python");
+    if python.is_file() && imports(&python) {
+        return Ok(Python {
+            python,
+            installed: None,
+        });
+    }
+    let what = format!(
+        "python3 does not import {modules}: installed {} from PyPI into {}",
+        packages.join(", "),
+        venv.display()
+    );
+    ui.info(&format!("{what} (once)"));
+    crate::artifacts::run(Command::new(&system).args(["-m", "venv"]).arg(&venv))?;
+    crate::artifacts::run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(packages),
+    )?;
+    if !imports(&python) {
+        bail!("{} still cannot import {modules}", python.display());
+    }
+    Ok(Python {
+        python,
+        installed: Some(format!("{what}.")),
+    })
+}
+
 pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {

@@ -19,8 +19,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::{copy_dir, median, replace_section, tempdir, timed, version};
-use crate::files::write_file;
+use super::{copy_dir, median, tempdir, timed, version, write_section};
 use crate::local;
 use crate::session::Project;
 use crate::ui::Ui;
@@ -88,13 +87,7 @@ pub async fn run(project: &Project, ui: &Ui, runs: usize, write: bool, cold: boo
     }
     ui.print(&table(&text));
     if write {
-        let file = project.root.join("docs/benchmarks.md");
-        let old = std::fs::read_to_string(&file).unwrap_or_default();
-        write_file(
-            &file,
-            &replace_section(&old, START, END, &markdown(&rows, runs, cold, &engine)),
-        )?;
-        ui.info(&format!("written to {}", file.display()));
+        write_section(&project.root, START, END, &markdown(&rows, runs, cold, &engine), ui)?;
     }
     ui.document(&serde_json::json!({
         "runs": runs,

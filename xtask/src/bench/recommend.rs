@@ -13,16 +13,16 @@
 //! Prints one table; `--write` replaces the recommend section of docs/benchmarks.md.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{machine, median, pin_core, pinned, replace_section, run_json, tempdir, thousands, which};
+pub use super::Python;
+use super::{machine, median, pin_core, pinned, python_importing, run_json, tempdir, thousands, write_section};
 use crate::artifacts::{Workspace, cargo};
-use crate::files::write_file;
 use crate::session::Project;
 use crate::ui::{Ui, table};
 
@@ -101,10 +101,7 @@ pub async fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result
         ui.warn(&format!("below the issue's target: {}", failed.join("; ")));
     }
     if write {
-        let file = project.root.join("docs/benchmarks.md");
-        let old = std::fs::read_to_string(&file).unwrap_or_default();
-        write_file(&file, &replace_section(&old, START, END, &report.markdown(runs)))?;
-        ui.info(&format!("written to {}", file.display()));
+        write_section(&project.root, START, END, &report.markdown(runs), ui)?;
     }
     ui.document(&json!({
         "runs": runs,
@@ -337,59 +334,16 @@ fn load_average() -> Option<String> {
     Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
-/// A Python that imports pandas and scikit-learn.
-pub struct Python {
-    pub python: PathBuf,
-    /// Set when this run installed them, saying where.
-    pub installed: Option<String>,
-}
-
 /// `python3` when it imports `pandas` and `sklearn`; else the virtualenv
 /// `target/mcfpipe/venv-recommend`, created with both from PyPI on first use (and said so).
 pub fn python_with_pandas(root: &Path, ui: &Ui) -> Result<Python> {
-    let imports = |python: &Path| {
-        Command::new(python)
-            .args(["-c", "import pandas, sklearn"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let system = which("python3").context("the Python peer needs python3 on PATH")?;
-    if imports(&system) {
-        return Ok(Python {
-            python: system,
-            installed: None,
-        });
-    }
-    let venv = root.join("target/mcfpipe/venv-recommend");
-    let python = venv.join("bin/python");
-    if python.is_file() && imports(&python) {
-        return Ok(Python {
-            python,
-            installed: None,
-        });
-    }
-    let what = format!(
-        "python3 does not import pandas and sklearn: installed pandas and scikit-learn from PyPI into {}",
-        venv.display()
-    );
-    ui.info(&format!("{what} (once)"));
-    crate::artifacts::run(Command::new(&system).args(["-m", "venv"]).arg(&venv))?;
-    crate::artifacts::run(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "pandas>=2",
-        "scikit-learn>=1.3",
-    ]))?;
-    if !imports(&python) {
-        bail!("{} still cannot import pandas and sklearn", python.display());
-    }
-    Ok(Python {
-        python,
-        installed: Some(format!("{what}.")),
-    })
+    python_importing(
+        root,
+        ui,
+        "pandas, sklearn",
+        "venv-recommend",
+        &["pandas>=2", "scikit-learn>=1.3"],
+    )
 }
 
 #[cfg(test)]

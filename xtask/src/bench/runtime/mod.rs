@@ -22,9 +22,10 @@ mod parse;
 pub(crate) mod runtime_api;
 mod sizes;
 
+pub use super::Python;
 use memory::*;
+pub use parse::python_with_bs4;
 use parse::*;
-pub use parse::{Python, python_with_bs4};
 use sizes::*;
 
 use std::collections::BTreeMap;
@@ -34,9 +35,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::{machine, mb, median, pin_core, pinned, replace_section, run_json, tempdir, thousands, which};
+use super::{machine, mb, median, pin_core, pinned, python_importing, run_json, tempdir, thousands, write_section};
 use crate::artifacts::Workspace;
-use crate::files::write_file;
 use crate::session::{Project, Session};
 use crate::ui::Ui;
 use crate::ui::table;
@@ -86,10 +86,7 @@ pub async fn run(project: &Project, ui: &Ui, runs: usize, write: bool) -> Result
         ui.warn(&format!("below the issue's target: {}", failed.join("; ")));
     }
     if write {
-        let file = project.root.join("docs/benchmarks.md");
-        let old = std::fs::read_to_string(&file).unwrap_or_default();
-        write_file(&file, &replace_section(&old, START, END, &report.markdown(runs)))?;
-        ui.info(&format!("written to {}", file.display()));
+        write_section(&project.root, START, END, &report.markdown(runs), ui)?;
     }
     // Last: in JSON mode the result is the last line.
     ui.document(&json!({

@@ -1,10 +1,9 @@
 //! Parse throughput: the captures as single documents, mcfbench's timings, the Python peer.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
 
 use super::*;
@@ -153,57 +152,14 @@ pub(crate) struct ScrapeRun {
     pub(crate) fixture_ms_per_request: f64,
 }
 
-/// A Python that imports BeautifulSoup and lxml.
-pub struct Python {
-    pub python: PathBuf,
-    /// Set when this run installed them, saying where.
-    pub installed: Option<String>,
-}
-
 /// `python3` when it imports `bs4` and `lxml`; else the virtualenv `target/mcfpipe/venv-bench`,
 /// created with both from PyPI on first use (and said so).
 pub fn python_with_bs4(root: &Path, ui: &Ui) -> Result<Python> {
-    let imports = |python: &Path| {
-        Command::new(python)
-            .args(["-c", "import bs4, lxml"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let system = which("python3").context("the Python peer needs python3 on PATH")?;
-    if imports(&system) {
-        return Ok(Python {
-            python: system,
-            installed: None,
-        });
-    }
-    let venv = root.join("target/mcfpipe/venv-bench");
-    let python = venv.join("bin/python");
-    if python.is_file() && imports(&python) {
-        return Ok(Python {
-            python,
-            installed: None,
-        });
-    }
-    let what = format!(
-        "python3 does not import bs4 and lxml: installed beautifulsoup4 and lxml from PyPI into {}",
-        venv.display()
-    );
-    ui.info(&format!("{what} (once)"));
-    crate::artifacts::run(Command::new(&system).args(["-m", "venv"]).arg(&venv))?;
-    crate::artifacts::run(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "beautifulsoup4>=4.12",
-        "lxml>=5",
-    ]))?;
-    if !imports(&python) {
-        bail!("{} still cannot import bs4 and lxml", python.display());
-    }
-    Ok(Python {
-        python,
-        installed: Some(format!("{what}.")),
-    })
+    python_importing(
+        root,
+        ui,
+        "bs4, lxml",
+        "venv-bench",
+        &["beautifulsoup4>=4.12", "lxml>=5"],
+    )
 }
