@@ -17,6 +17,7 @@ fn job(uuid: &str) -> Job {
         track: "data".into(),
         stage: "SCREENED".into(),
         close_reason: None,
+        reached: None,
         revision: 1,
         created_at: "2026-11-29T01:00:00Z".into(),
         updated_at: "2026-11-29T01:00:00Z".into(),
@@ -58,7 +59,13 @@ async fn request(
         revision: read.revision + 1,
     };
     store
-        .move_stage(read, &event, reason.map(CloseReason::as_str), read.deadline.as_deref())
+        .move_stage(
+            read,
+            &event,
+            reason.map(CloseReason::as_str),
+            read.deadline.as_deref(),
+            None,
+        )
         .await
         .map_err(|e| e.to_string())
 }
@@ -179,7 +186,7 @@ fn moves_follow_the_table_are_conditional_on_the_revision_and_keep_their_history
             revision: 9,
             ..history[1].clone()
         };
-        assert!(store.move_stage(&closed, &wrong, None, None).await.is_err());
+        assert!(store.move_stage(&closed, &wrong, None, None, None).await.is_err());
         assert_eq!(store.events("u1", "data").await.unwrap().len(), 3);
     });
 }

@@ -343,6 +343,7 @@ fn new_job(post: &Post, track: &CompiledTrack, score: &TrackScore, update: &Scor
         track: track.track.id.clone(),
         stage: stage.clone(),
         close_reason: None,
+        reached: None,
         revision: 1,
         created_at: now.clone(),
         updated_at: now.clone(),

@@ -43,6 +43,10 @@ pub struct Job {
     pub stage: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<String>,
+    /// The furthest stage of the way to an offer (`OPEN` … `OFFER`) the job has been in: where
+    /// an ended job left the funnel. Absent: its stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached: Option<String>,
     /// +1 on every write; every write is conditional on the revision it read.
     pub revision: u64,
     pub created_at: String,
@@ -259,8 +263,8 @@ impl CrmStore {
         }
     }
 
-    /// Writes `update` on the job as it was `read` (scores, reasons, summary, library version
-    /// and the revision, nothing else: never the stage), only if its revision is still the one
+    /// Writes `update` on the job as it was `read` (scores, reasons, summary, library version,
+    /// `updated_at` with its index key, and the revision; nothing else: never the stage), only if its revision is still the one
     /// read: `Ok(false)` when another writer changed it in between.
     pub async fn refresh_scores(&self, read: &Job, update: &ScoreUpdate) -> Result<bool, StoreError> {
         let scores: HashMap<String, AttributeValue> = serde_dynamo::aws_sdk_dynamodb_1::to_item(update.scores)
@@ -269,13 +273,16 @@ impl CrmStore {
                 reason: e.to_string(),
             })?;
         let n = |v: u64| AttributeValue::N(v.to_string());
+        // A rescore is a change: the CRM API's lists find changes by `updated_at` on the
+        // stage index.
+        let now = crate::now_utc();
         let answer = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(batch::key(&read.uuid, &keys::job_sk(&read.track))))
             .update_expression(
-                "SET #scores = :scores, #reasons = :reasons, #summary = :summary, #version = :version, #rev = :next",
+                "SET #scores = :scores, #reasons = :reasons, #summary = :summary, #version = :version, #rev = :next, #updated_at = :at, #gsi1sk = :gsi1sk",
             )
             .condition_expression("#rev = :read")
             .expression_attribute_names("#scores", "scores")
@@ -283,6 +290,13 @@ impl CrmStore {
             .expression_attribute_names("#summary", "summary")
             .expression_attribute_names("#version", "library_version")
             .expression_attribute_names("#rev", "revision")
+            .expression_attribute_names("#updated_at", "updated_at")
+            .expression_attribute_names("#gsi1sk", layout::GSI1SK)
+            .expression_attribute_values(":at", AttributeValue::S(now.clone()))
+            .expression_attribute_values(
+                ":gsi1sk",
+                AttributeValue::S(keys::stage_gsi1sk(&now, &read.uuid, &read.track)),
+            )
             .expression_attribute_values(":scores", AttributeValue::M(scores))
             .expression_attribute_values(":reasons", AttributeValue::S(update.reasons.clone()))
             .expression_attribute_values(":summary", AttributeValue::S(update.summary.clone()))
@@ -307,7 +321,7 @@ impl CrmStore {
     /// transaction, only if the job's revision is still the one read: `Ok(false)` when another
     /// writer changed it in between (the caller reads again and shows the current state).
     /// Writes the stage, its index keys, `close_reason` (set, or removed when `None`), the
-    /// deadline (likewise), `stage_at`, `updated_at` and the revision (`event.revision`, which
+    /// deadline (likewise), `reached` (when given), `stage_at`, `updated_at` and the revision (`event.revision`, which
     /// must be the read one + 1); nothing else of the item. Whether the move is allowed is the
     /// caller's (`jobcrm::check`).
     pub async fn move_stage(
@@ -316,6 +330,7 @@ impl CrmStore {
         event: &Event,
         close_reason: Option<&str>,
         deadline: Option<&str>,
+        reached: Option<&str>,
     ) -> Result<bool, StoreError> {
         let encode = |reason: String| StoreError::Encode {
             uuid: read.uuid.clone(),
@@ -369,6 +384,12 @@ impl CrmStore {
             }
             None => remove.push("#deadline"),
         }
+        if let Some(stage) = reached {
+            set.push("#reached = :reached");
+            update = update
+                .expression_attribute_names("#reached", "reached")
+                .expression_attribute_values(":reached", s(stage));
+        }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -377,20 +398,29 @@ impl CrmStore {
             .update_expression(expression)
             .build()
             .map_err(|e| encode(e.to_string()))?;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(event_item(&read.uuid, &read.track, event)?))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", layout::PK)
-            .build()
-            .map_err(|e| encode(e.to_string()))?;
         let answer = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(self.event_put(&read.uuid, &read.track, event)?)
             .send()
             .await;
+        self.settle(answer, &read.uuid, &read.track)
+    }
+
+    /// `Ok(false)` when a transaction was cancelled because a condition failed (another writer
+    /// came first).
+    fn settle<T>(
+        &self,
+        answer: Result<
+            T,
+            aws_sdk_dynamodb::error::SdkError<
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+            >,
+        >,
+        uuid: &str,
+        track: &str,
+    ) -> Result<bool, StoreError> {
         match answer {
             Ok(_) => Ok(true),
             Err(e) => {
@@ -406,12 +436,181 @@ impl CrmStore {
                 if stale {
                     Ok(false)
                 } else {
-                    Err(sdk_error(
-                        "TransactWriteItems",
-                        self.target(&read.uuid, &read.track),
-                        &e,
-                    ))
+                    Err(sdk_error("TransactWriteItems", self.target(uuid, track), &e))
                 }
+            }
+        }
+    }
+
+    /// Writes the user's fields of the job as it was `read` (`Some(None)` removes one) and
+    /// records `event` (from and to the same stage, the change in its note), in one transaction
+    /// conditional on the revision read: `Ok(false)` when another writer came first. Sets
+    /// `updated_at` (with its index key) to the event's time and the revision to the event's.
+    pub async fn edit(
+        &self,
+        read: &Job,
+        fields: &[(&str, Option<AttributeValue>)],
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let encode = |reason: String| StoreError::Encode {
+            uuid: read.uuid.clone(),
+            reason,
+        };
+        if event.revision != read.revision + 1 {
+            return Err(encode(format!(
+                "the event's revision {} does not follow the job's {}",
+                event.revision, read.revision
+            )));
+        }
+        let mut set = vec![
+            "#updated_at = :at".to_string(),
+            "#gsi1sk = :gsi1sk".to_string(),
+            "#rev = :next".to_string(),
+        ];
+        let mut remove = Vec::new();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(batch::key(&read.uuid, &keys::job_sk(&read.track))))
+            .condition_expression("#rev = :read")
+            .expression_attribute_names("#updated_at", "updated_at")
+            .expression_attribute_names("#gsi1sk", layout::GSI1SK)
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_values(":at", AttributeValue::S(event.at.clone()))
+            .expression_attribute_values(
+                ":gsi1sk",
+                AttributeValue::S(keys::stage_gsi1sk(&event.at, &read.uuid, &read.track)),
+            )
+            .expression_attribute_values(":next", AttributeValue::N(event.revision.to_string()))
+            .expression_attribute_values(":read", AttributeValue::N(read.revision.to_string()));
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let n = format!("#f{i}");
+            update = update.expression_attribute_names(&n, *name);
+            match value {
+                Some(v) => {
+                    let v_name = format!(":f{i}");
+                    set.push(format!("{n} = {v_name}"));
+                    update = update.expression_attribute_values(v_name, v.clone());
+                }
+                None => remove.push(n),
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let update = update
+            .update_expression(expression)
+            .build()
+            .map_err(|e| encode(e.to_string()))?;
+        let answer = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(self.event_put(&read.uuid, &read.track, event)?)
+            .send()
+            .await;
+        self.settle(answer, &read.uuid, &read.track)
+    }
+
+    /// Moves the job as it was `read` to another track: `closed` (the old job, its revision
+    /// + 1, `CLOSED`) is written conditional on the revision read, with `close_event` in its
+    /// history; `moved` (the new job) is created only if its (uuid, track) has no job, with
+    /// `history` (the old one's, copied) and `moved_event`. One transaction: `Ok(false)` when
+    /// another writer came first or the track already has this post.
+    pub async fn retrack(
+        &self,
+        read: &Job,
+        closed: &Job,
+        close_event: &Event,
+        moved: &Job,
+        history: &[Event],
+        moved_event: &Event,
+    ) -> Result<bool, StoreError> {
+        let encode = |reason: String| StoreError::Encode {
+            uuid: read.uuid.clone(),
+            reason,
+        };
+        let old = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(job_item(closed)?))
+            .condition_expression("#rev = :read")
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_values(":read", AttributeValue::N(read.revision.to_string()))
+            .build()
+            .map_err(|e| encode(e.to_string()))?;
+        let new = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(job_item(moved)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", layout::PK)
+            .build()
+            .map_err(|e| encode(e.to_string()))?;
+        let mut items = vec![
+            TransactWriteItem::builder().put(old).build(),
+            self.event_put(&read.uuid, &read.track, close_event)?,
+            TransactWriteItem::builder().put(new).build(),
+            self.event_put(&moved.uuid, &moved.track, moved_event)?,
+        ];
+        for e in history {
+            items.push(self.event_put(&moved.uuid, &moved.track, e)?);
+        }
+        let answer = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        self.settle(answer, &read.uuid, &read.track)
+    }
+
+    fn event_put(&self, uuid: &str, track: &str, event: &Event) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(event_item(uuid, track, event)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", layout::PK)
+            .build()
+            .map_err(|e| StoreError::Encode {
+                uuid: uuid.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The jobs in `stage` whose `updated_at` is after `after` (all of them when `None`), from
+    /// the stage index (eventually consistent: a caller that needs every change looks back a
+    /// margin).
+    pub async fn stage_since(&self, stage: &str, after: Option<&str>) -> Result<Vec<Job>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(layout::GSI1)
+                .expression_attribute_names("#pk", layout::GSI1PK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::stage_gsi1pk(stage)))
+                .set_exclusive_start_key(start);
+            query = match after {
+                Some(after) => query
+                    .key_condition_expression("#pk = :pk AND #sk > :after")
+                    .expression_attribute_names("#sk", layout::GSI1SK)
+                    .expression_attribute_values(":after", AttributeValue::S(after.to_string())),
+                None => query.key_condition_expression("#pk = :pk"),
+            };
+            let page = query
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", format!("stage {stage} of table {}", self.table), &e))?;
+            for item in page.items.unwrap_or_default() {
+                let (uuid, sk) = batch::key_of(&item).unwrap_or_default();
+                let track = sk.strip_prefix("JOB#").unwrap_or(&sk).to_string();
+                out.push(self.read(&uuid, &track, item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
             }
         }
     }
@@ -475,6 +674,7 @@ mod tests {
             track: "data".into(),
             stage: "SCREENED".into(),
             close_reason: None,
+            reached: None,
             revision: 1,
             created_at: "2025-05-19T01:00:00Z".into(),
             updated_at: "2025-05-19T01:00:00Z".into(),
