@@ -5,6 +5,7 @@
 //! that need a Docker engine get it from [`docker_engine`], and everything they leave in it
 //! (containers, images of a test's registry) is removed when they end.
 
+pub mod openapi;
 pub mod workflows;
 
 use std::collections::{BTreeMap, HashMap};
