@@ -7,10 +7,12 @@
 //! `crm_stack.rs`; here the handler runs in-process against moto's DynamoDB and SSM.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jobcrm_lambda::auth;
 use jobcrm_lambda::types::MAX_BODY_BYTES;
 use jobcrm_lambda::{App, Request, Response, Settings};
+use mcfcore::log::{Collect, Log};
 use mcffixture::FixtureServer;
 use mcfpipe_e2e::openapi::check_answer;
 use mcfpipe_e2e::{Moto, Project, runtime};
@@ -32,6 +34,7 @@ struct Setup {
     doc: Value,
     _mcf: FixtureServer,
     mcf_uuid: String,
+    log: Arc<Collect>,
 }
 
 fn setup() -> Setup {
@@ -57,6 +60,7 @@ fn setup() -> Setup {
             .await
             .expect("the token's hash");
     });
+    let log = Arc::new(Collect::new());
     let app = App::new(
         &aws,
         Settings {
@@ -66,7 +70,8 @@ fn setup() -> Setup {
             token_path: TOKEN_PATH.into(),
             mcf_url: mcf.url().to_string(),
         },
-    );
+    )
+    .with_log(Log::new("crm", log.clone()));
     let doc = runtime()
         .block_on(app.handle(Request::new("GET", "/openapi.json")))
         .json_body();
@@ -78,6 +83,7 @@ fn setup() -> Setup {
         doc,
         _mcf: mcf,
         mcf_uuid,
+        log,
     }
 }
 
@@ -112,7 +118,24 @@ impl Setup {
 
     fn screened(&self, uuid: &str, total: f64, title: &str) -> String {
         let at = "2026-11-20T01:00:00Z";
-        let job = Job {
+        let mut job = self.crm_job(uuid, title);
+        job.scores.as_mut().unwrap().total = total;
+        let event = Event {
+            at: at.into(),
+            from: None,
+            to: "SCREENED".into(),
+            actor: "screener".into(),
+            note: None,
+            revision: 1,
+        };
+        assert!(runtime().block_on(self.crm().create(&job, &event)).unwrap());
+        format!("{uuid}~data")
+    }
+
+    /// A SCREENED job as the screener writes it, dated 2026-11-20.
+    fn crm_job(&self, uuid: &str, title: &str) -> Job {
+        let at = "2026-11-20T01:00:00Z";
+        Job {
             uuid: uuid.into(),
             track: "data".into(),
             stage: "SCREENED".into(),
@@ -129,7 +152,7 @@ impl Setup {
                 seniority_fit: 1.0,
                 salary_fit: 1.0,
                 recency: 1.0,
-                total,
+                total: 0.5,
             }),
             reasons: Some(r#"{"title":[{"bigram":"data engineer","score":1.0}]}"#.into()),
             summary: Some("data engineer +1".into()),
@@ -144,17 +167,7 @@ impl Setup {
             cv_version: Some("data-1.0".into()),
             notes: None,
             contacts: vec![],
-        };
-        let event = Event {
-            at: at.into(),
-            from: None,
-            to: "SCREENED".into(),
-            actor: "screener".into(),
-            note: None,
-            revision: 1,
-        };
-        assert!(runtime().block_on(self.crm().create(&job, &event)).unwrap());
-        format!("{uuid}~data")
+        }
     }
 }
 
@@ -467,6 +480,54 @@ fn the_api_on_moto_answers_as_its_document_says() {
     for id in [&a, &b, &moved_id] {
         history_is_consistent(&s, id);
     }
+
+    // Other writers: a job the screener creates now, and a rescore of one listed already,
+    // show in the next list (the function's copy catches up from the stage index).
+    let now = mcfstore::now_utc();
+    let mut fresh = s.crm_job("a1000000000000000000000000000001", "Fresh Data Engineer");
+    fresh.created_at.clone_from(&now);
+    fresh.updated_at.clone_from(&now);
+    fresh.stage_at.clone_from(&now);
+    let created = Event {
+        at: now,
+        from: None,
+        to: "SCREENED".into(),
+        actor: "screener".into(),
+        note: None,
+        revision: 1,
+    };
+    assert!(runtime().block_on(s.crm().create(&fresh, &created)).unwrap());
+    let read = runtime()
+        .block_on(s.crm().get("c0000000000000000000000000000003", "data"))
+        .unwrap()
+        .unwrap();
+    let update = mcfstore::crm::ScoreUpdate {
+        scores: Scores {
+            total: 0.95,
+            ..read.scores.unwrap()
+        },
+        reasons: "{}".into(),
+        summary: "rescored".into(),
+        library_version: "v2".into(),
+    };
+    assert!(runtime().block_on(s.crm().refresh_scores(&read, &update)).unwrap());
+    let r = s.call("/jobs", Request::new("GET", "/jobs").query("stage", "SCREENED"));
+    let items = r.json_body()["items"].as_array().unwrap().clone();
+    assert_eq!(items[0]["title"], "Platform Engineer", "rescored to the top: {items:?}");
+    assert!(items.iter().any(|j| j["title"] == "Fresh Data Engineer"), "{items:?}");
+
+    // One log line per request, with the user; the token never, nor its hash.
+    let lines: Vec<String> = s.log.take().iter().map(|l| l.to_json()).collect();
+    assert!(lines.len() > 40, "{}", lines.len());
+    let hash = auth::token_hash(&s.token);
+    for line in &lines {
+        assert!(!line.contains(&s.token) && !line.contains(&hash), "{line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(r#""user":"me""#) && l.contains(r#""status":409"#))
+    );
 }
 
 #[test]
@@ -487,7 +548,7 @@ fn the_daily_expiry_moves_only_waiting_jobs_past_their_deadline() {
     let report = runtime()
         .block_on(jobcrm_lambda::expire::run(&s.app, "2099-01-01"))
         .expect("the expiry runs");
-    assert_eq!(report.expired, [waiting.clone()]);
+    assert_eq!(report.expired, std::slice::from_ref(&waiting));
     let job = |id: &str| s.call("/jobs/{id}", Request::new("GET", &jobs_path(id))).json_body();
     assert_eq!(job(&waiting)["job"]["stage"], "EXPIRED");
     assert_eq!(
@@ -565,7 +626,7 @@ fn random_requests_from_two_tabs_never_fail_the_server_or_the_history() {
                     "[]".into(),
                     "null".into(),
                     format!(r#"{{"revision": {rev}, "notes": 5}}"#),
-                    format!(r#"{{"revision": -1}}"#),
+                    r#"{"revision": -1}"#.to_string(),
                     format!(
                         r#"{{"revision": {rev}, "notes": "{}"}}"#,
                         "n".repeat(MAX_BODY_BYTES + 10)

@@ -222,6 +222,7 @@ impl App {
     /// Brings the index up to date: everything the first time, then what changed since.
     pub async fn refresh(&self) -> Result<(), String> {
         let mut loaded = self.loaded.lock().await;
+        let started = self.now();
         let from = if *loaded {
             self.index.lock().await.refresh_from()
         } else {
@@ -235,6 +236,7 @@ impl App {
                 index.put(job);
             }
         }
+        index.refreshed_at = Some(started);
         *loaded = true;
         Ok(())
     }
