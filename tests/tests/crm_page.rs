@@ -222,6 +222,11 @@ fn the_page_moves_jobs_by_button_and_by_drag_and_the_table_holds_each_move() {
         "return document.querySelector('[data-testid=stats-total]')?.textContent === arguments[0]",
         json!([seeded.len().to_string()]),
     );
+    let kpis = b.text("stats-track-data");
+    assert!(
+        kpis.contains("Data engineering: 6 jobs"),
+        "the track's KPIs from /stats: {kpis}"
+    );
     // Scraped text is text: the title's markup is shown as typed, and made no element.
     let shown = b.script(
         "const c = document.querySelector(`[data-testid=\"card-${arguments[0]}\"]`);

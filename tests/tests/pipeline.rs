@@ -37,7 +37,15 @@ use mcfpipe_e2e::{Moto, Project, Run, runtime};
 use serde_json::Value;
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
-const STACKS: [&str; 6] = ["artifacts", "networking", "database", "compute", "recommend", "sync"];
+const STACKS: [&str; 7] = [
+    "artifacts",
+    "networking",
+    "database",
+    "compute",
+    "crm",
+    "recommend",
+    "sync",
+];
 
 /// What the test does with one command of a `run:` block.
 enum Action {

@@ -98,10 +98,19 @@ fn up_stores_exactly_the_captured_posts_and_searching_again_writes_nothing_new()
     );
     assert!(at("recommend") > at("database").max(at("artifacts")), "{stacks:?}");
     assert!(at("sync") > at("recommend"), "{stacks:?}");
+    assert!(at("crm") > at("database").max(at("artifacts")), "{stacks:?}");
     stacks.sort();
     assert_eq!(
         stacks,
-        ["artifacts", "compute", "database", "networking", "recommend", "sync"]
+        [
+            "artifacts",
+            "compute",
+            "crm",
+            "database",
+            "networking",
+            "recommend",
+            "sync"
+        ]
     );
     assert_eq!(server.count(Route::Search), 1);
     assert_eq!(server.count(Route::Detail), 100);

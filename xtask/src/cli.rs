@@ -59,6 +59,45 @@ pub enum SyncAction {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum CrmAction {
+    /// Make a user's bearer token for the CRM and print it once; only its SHA-256 is stored
+    /// (SSM SecureString /<project>/<env>/crm/tokens/<user>). Again for the same user rotates it.
+    #[command(long_about = "Make a user's bearer token for the CRM and print it once.\n\n\
+The token is random (32 bytes), printed once on stdout (with --output json, in the result line)\n\
+and kept nowhere: only its SHA-256 is stored, as the SSM SecureString\n\
+/<project>/<env>/crm/tokens/<user>, which the CRM function compares in constant time. Running it\n\
+again for the same user rotates the token: the old one stops working within a minute.\n\
+--list lists the users that have a token (names only).")]
+    Token {
+        #[command(flatten)]
+        env: EnvArg,
+        /// Whose token (letters, digits, '-', '_', '.'); each user's moves are recorded as theirs.
+        #[arg(long, default_value = "me", value_name = "NAME")]
+        user: String,
+        /// List the users that have a token instead (names only).
+        #[arg(long, conflicts_with = "user")]
+        list: bool,
+    },
+    /// Serve the CRM (its page and API) on 127.0.0.1 with the function's own handler, until
+    /// Ctrl-C: the emulator's API Gateway runs no Lambda code.
+    #[command(
+        long_about = "Serve the CRM (its page at / and its API) on 127.0.0.1 until Ctrl-C.\n\n\
+The same handler the deployed function runs (jobcrm-lambda), against the tables of the\n\
+environment's deployed database stack and its tokens (`cargo xtask crm token`); it prints the\n\
+URL. Made for `--env local`, whose API Gateway (moto) runs no Lambda code. Against another\n\
+environment it works too: a server on this machine on that environment's real tables, with\n\
+this machine's AWS credentials (the deployed CRM is at the crm stack's CrmApiUrl output)."
+    )]
+    Serve {
+        #[command(flatten)]
+        env: EnvArg,
+        /// The port on 127.0.0.1; 0: a free one.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        port: u16,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum Command {
     /// Write the rendered CloudFormation templates and their parameters (no AWS calls).
     Render {
@@ -175,6 +214,12 @@ nothing. A sync that wrote a new version rescores the recent posts with it (`run
         /// the repository's MCF captures are recent only as of the day they were taken.
         #[arg(long, value_name = "YYYY-MM-DD", conflicts_with = "no_rescore")]
         as_of: Option<String>,
+    },
+    /// The CRM: `crm token` makes (or rotates) a user's bearer token, `crm serve` serves the
+    /// CRM on 127.0.0.1 (the emulator's API Gateway runs no Lambda code).
+    Crm {
+        #[command(subcommand)]
+        action: CrmAction,
     },
     /// Run a workflow of the pipeline against a deployed environment.
     Run {
@@ -593,6 +638,19 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             };
             commands::recommend::run(&open(&args.env, ui)?, &flags).await
         }
+        Command::Crm {
+            action: CrmAction::Token { env, user, list },
+        } => {
+            let s = open(&env, ui)?;
+            if list {
+                commands::crm::users(&s).await
+            } else {
+                commands::crm::token(&s, &user).await
+            }
+        }
+        Command::Crm {
+            action: CrmAction::Serve { env, port },
+        } => commands::crm::serve(&open(&env, ui)?, port).await,
         Command::Up { search, yes } => commands::up::run(&open(&search.env, ui)?, &search.flags(), yes).await,
         Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
         Command::Outputs { target, env, out } => commands::outputs::run(&open(&env, ui)?, &target, out).await,
@@ -675,5 +733,29 @@ mod tests {
         ));
         assert!(Cli::try_parse_from(["cargo xtask", "bench", "--runs", "2", "runtime"]).is_err());
         assert!(Cli::try_parse_from(["cargo xtask", "--output", "json", "bench", "runtime"]).is_ok());
+    }
+
+    #[test]
+    fn crm_token_defaults_to_the_user_me_and_lists_without_one() {
+        let parse = |args: &[&str]| Cli::try_parse_from(["cargo xtask", "crm"].iter().chain(args)).map(|c| c.command);
+        match parse(&["token", "--env", "dev"]).expect("parses") {
+            Command::Crm {
+                action: CrmAction::Token { env, user, list },
+            } => assert_eq!((env.env.as_str(), user.as_str(), list), ("dev", "me", false)),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["token", "--list"]).expect("parses"),
+            Command::Crm {
+                action: CrmAction::Token { list: true, .. }
+            }
+        ));
+        assert!(parse(&["token", "--list", "--user", "ann"]).is_err());
+        match parse(&["serve", "--port", "8080"]).expect("parses") {
+            Command::Crm {
+                action: CrmAction::Serve { env, port },
+            } => assert_eq!((env.env.as_str(), port), ("local", 8080)),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -34,6 +34,8 @@ const TAGGED: &[&str] = &[
     "AWS::ECR::Repository",
     "AWS::Logs::LogGroup",
     "AWS::KMS::Key",
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Stage",
 ];
 /// Properties that hold a physical name.
 const NAME_PROPERTIES: &[&str] = &[

@@ -486,7 +486,15 @@ mod tests {
         // The database takes nothing from the network: the two deploy side by side.
         assert_eq!(
             order(&plan),
-            ["artifacts", "database", "networking", "compute", "recommend", "sync"]
+            [
+                "artifacts",
+                "database",
+                "networking",
+                "compute",
+                "crm",
+                "recommend",
+                "sync"
+            ]
         );
         let all: Vec<&Stack> = plan.stacks.iter().collect();
         let waves: Vec<Vec<&str>> = plan
@@ -494,13 +502,14 @@ mod tests {
             .iter()
             .map(|w| w.iter().map(|s| s.name.as_str()).collect())
             .collect();
-        // The recommender needs only the database and the artifacts: it deploys beside compute;
-        // the sync function invokes the recommender's rescore, so it comes after it.
+        // The recommender and the CRM need only the database and the artifacts: they deploy
+        // beside compute; the sync function invokes the recommender's rescore, so it comes after
+        // it.
         assert_eq!(
             waves,
             [
                 vec!["artifacts", "database", "networking"],
-                vec!["compute", "recommend"],
+                vec!["compute", "crm", "recommend"],
                 vec!["sync"]
             ]
         );

@@ -222,6 +222,7 @@ impl App {
     /// Brings the index up to date: everything the first time, then what changed since.
     pub async fn refresh(&self) -> Result<(), String> {
         let mut loaded = self.loaded.lock().await;
+        let started = self.now();
         let from = if *loaded {
             self.index.lock().await.refresh_from()
         } else {
@@ -235,6 +236,7 @@ impl App {
                 index.put(job);
             }
         }
+        index.refreshed_at = Some(started);
         *loaded = true;
         Ok(())
     }
@@ -983,7 +985,9 @@ fn unknown_track(track: &str, tracks: &[Track]) -> String {
 pub fn stats<'a>(jobs: impl Iterator<Item = &'a Job>, soon: Option<&str>) -> Stats {
     let mut now = [0usize; 10];
     let mut reached = [0usize; 7];
-    let mut tracks: std::collections::BTreeMap<String, usize> = Default::default();
+    // Per track: count, furthest-stage counts (APPLIED, CALLBACK, INTERVIEW, OFFER), score sum
+    // and how many were scored.
+    let mut tracks: std::collections::BTreeMap<String, (usize, [usize; 4], f64, usize)> = Default::default();
     let mut total = 0;
     let mut due_soon = 0;
     for job in jobs {
@@ -999,12 +1003,23 @@ pub fn stats<'a>(jobs: impl Iterator<Item = &'a Job>, soon: Option<&str>) -> Sta
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
+        let t = tracks.entry(job.track.clone()).or_default();
+        t.0 += 1;
         if let Some(f) = furthest {
             for r in reached.iter_mut().take(f + 1) {
                 *r += 1;
             }
+            // MAIN_LINE[3..] is APPLIED, CALLBACK, INTERVIEW, OFFER.
+            for (i, c) in t.1.iter_mut().enumerate() {
+                if f >= 3 + i {
+                    *c += 1;
+                }
+            }
         }
-        *tracks.entry(job.track.clone()).or_default() += 1;
+        if let Some(s) = job.scores {
+            t.2 += s.total;
+            t.3 += 1;
+        }
         let waiting = stage.is_some_and(|s| rank(s).is_some());
         if waiting && soon.is_some_and(|soon| job.deadline.as_deref().is_some_and(|d| d <= soon)) {
             due_soon += 1;
@@ -1030,7 +1045,23 @@ pub fn stats<'a>(jobs: impl Iterator<Item = &'a Job>, soon: Option<&str>) -> Sta
             .collect(),
         tracks: tracks
             .into_iter()
-            .map(|(track, count)| TrackCount { track, count })
+            .map(
+                |(track, (count, [applied, callbacks, interviews, offers], sum, scored))| {
+                    let rate = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
+                    TrackStats {
+                        track,
+                        count,
+                        applied,
+                        callbacks,
+                        interviews,
+                        offers,
+                        callback_rate: rate(callbacks, applied),
+                        interview_rate: rate(interviews, callbacks),
+                        interviews_per_application: rate(interviews, applied),
+                        average_score: (scored > 0).then(|| sum / scored as f64),
+                    }
+                },
+            )
             .collect(),
         due_soon,
     }
@@ -1081,5 +1112,12 @@ mod tests {
         assert_eq!(count(&s.funnel, "INTERVIEW"), 1);
         assert_eq!(count(&s.stages, "REJECTED"), 1);
         assert_eq!(s.due_soon, 2, "REJECTED waits on nothing");
+        let t = &s.tracks[0];
+        assert_eq!(
+            (t.count, t.applied, t.callbacks, t.interviews, t.offers),
+            (3, 2, 1, 1, 0)
+        );
+        assert_eq!((t.callback_rate, t.interview_rate), (Some(0.5), Some(1.0)));
+        assert_eq!(t.average_score, None, "none scored: null, not 0");
     }
 }

@@ -92,12 +92,12 @@ impl Request {
             Err(e) => {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
-                let field = (path != "." && !path.is_empty()).then_some(path);
-                let reason = match inner.classify() {
+                let field = (path != "." && path != "?" && !path.is_empty()).then_some(path);
+                let (field, reason) = match inner.classify() {
                     serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                        format!("the body is not valid JSON: {inner}")
+                        (Some("body".to_string()), format!("the body is not valid JSON: {inner}"))
                     }
-                    _ => strip_position(&inner.to_string()),
+                    _ => (field, strip_position(&inner.to_string())),
                 };
                 // serde names an unknown field in its message, not in the path.
                 let field = field.or_else(|| unknown_field(&reason));
@@ -257,6 +257,7 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("colour"));
         let e = refusal(body(r#"{"to": "TOAPPLY""#).body_as());
         assert!(e.reason.starts_with("the body is not valid JSON"), "{}", e.reason);
+        assert_eq!(e.field.as_deref(), Some("body"));
         let e = refusal(body(r#"{"revision": 1}"#).body_as());
         assert!(e.reason.contains("missing field `to`"), "{}", e.reason);
         let e = refusal(body("").body_as());

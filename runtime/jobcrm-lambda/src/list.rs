@@ -19,9 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::{DEFAULT_PAGE, MAX_PAGE};
 
-/// How far behind its watermark a refresh looks again: writers' clocks differ, and the stage
-/// index is eventually consistent.
-pub const MARGIN_SECONDS: i64 = 30;
+/// How far before the previous refresh began a refresh looks again: writers' clocks differ a
+/// little, and the stage index is eventually consistent (it lags its table by well under a
+/// second in the normal course).
+pub const MARGIN_SECONDS: i64 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -241,7 +242,7 @@ impl Entry {
 
     fn matches(&self, q: &ListQuery) -> bool {
         let j = &self.job;
-        (q.stages.is_empty() || q.stages.iter().any(|s| *s == j.stage))
+        (q.stages.is_empty() || q.stages.contains(&j.stage))
             && q.track.as_ref().is_none_or(|t| *t == j.track)
             && q.min_score.is_none_or(|min| j.scores.is_some_and(|s| s.total >= min))
             && q.posted_since
@@ -276,6 +277,8 @@ pub struct Index {
     entries: HashMap<String, Entry>,
     /// The newest `updated_at` seen.
     pub watermark: Option<String>,
+    /// When the last refresh began (the function's clock).
+    pub refreshed_at: Option<String>,
 }
 
 impl Index {
@@ -308,10 +311,16 @@ impl Index {
         self.entries.values().map(|e| &e.job)
     }
 
-    /// Where a refresh starts: the watermark less [`MARGIN_SECONDS`] (`None`: read all).
+    /// Where a refresh starts: [`MARGIN_SECONDS`] before the previous one began, or before
+    /// the newest change seen if that is earlier (`None`: read all). A change written since
+    /// then has a later `updated_at`, give or take the margin.
     pub fn refresh_from(&self) -> Option<String> {
-        let w = self.watermark.as_ref()?;
-        let millis = mcfcore::time::unix_millis(w).ok()?;
+        let at = match (&self.refreshed_at, &self.watermark) {
+            (Some(r), Some(w)) => r.min(w),
+            (Some(r), None) => r,
+            (None, _) => return None,
+        };
+        let millis = mcfcore::time::unix_millis(at).ok()?;
         Some(mcfcore::time::timestamp_from_unix(millis / 1000 - MARGIN_SECONDS))
     }
 
@@ -459,7 +468,17 @@ pub(crate) mod tests {
         j.stage = "SCREENED".into();
         index.put(j);
         assert_eq!(index.jobs().next().unwrap().stage, "TOAPPLY");
-        assert_eq!(index.refresh_from().as_deref(), Some("2026-10-31T23:59:30Z"));
+        assert_eq!(index.refresh_from(), None, "never refreshed: read all");
+        index.refreshed_at = Some("2026-11-02T00:00:00Z".into());
+        assert_eq!(
+            index.refresh_from().as_deref(),
+            Some("2026-10-31T23:59:50Z"),
+            "the newest change seen is earlier than the refresh"
+        );
+        let mut later = job("b", "SCREENED", None, "y");
+        later.updated_at = "2026-11-03T00:00:00Z".into();
+        index.put(later);
+        assert_eq!(index.refresh_from().as_deref(), Some("2026-11-01T23:59:50Z"));
     }
 
     proptest! {

@@ -303,8 +303,8 @@ pub struct Stats {
     /// Jobs that got at least this far (a job in `INTERVIEW` counts for `APPLIED` and
     /// `CALLBACK` too; the ends count where they left, from their history's last move).
     pub funnel: Vec<StageCount>,
-    /// Jobs by track.
-    pub tracks: Vec<TrackCount>,
+    /// Per track: how far its jobs got, its rates and average score (the original's KPIs).
+    pub tracks: Vec<TrackStats>,
     /// Jobs whose deadline is within 7 days (waiting stages) or whose follow-up is due.
     pub due_soon: usize,
 }
@@ -315,10 +315,25 @@ pub struct StageCount {
     pub count: usize,
 }
 
+/// One track's funnel. A job counts for every stage up to the furthest it reached (one that
+/// went from `APPLIED` straight to `INTERVIEW` counts as a callback: an answer). A rate is
+/// `null`, not 0, when nothing could have got there yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct TrackCount {
+pub struct TrackStats {
     pub track: String,
     pub count: usize,
+    pub applied: usize,
+    pub callbacks: usize,
+    pub interviews: usize,
+    pub offers: usize,
+    /// callbacks / applied.
+    pub callback_rate: Option<f64>,
+    /// interviews / callbacks.
+    pub interview_rate: Option<f64>,
+    /// interviews / applied.
+    pub interviews_per_application: Option<f64>,
+    /// The mean score total of its scored jobs.
+    pub average_score: Option<f64>,
 }
 
 /// What the daily expiry did (the function's answer to `{"expire": {}}`).

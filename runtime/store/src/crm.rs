@@ -512,11 +512,11 @@ impl CrmStore {
         self.settle(answer, &read.uuid, &read.track)
     }
 
-    /// Moves the job as it was `read` to another track: `closed` (the old job, its revision
-    /// + 1, `CLOSED`) is written conditional on the revision read, with `close_event` in its
-    /// history; `moved` (the new job) is created only if its (uuid, track) has no job, with
-    /// `history` (the old one's, copied) and `moved_event`. One transaction: `Ok(false)` when
-    /// another writer came first or the track already has this post.
+    /// Moves the job as it was `read` to another track, in one transaction: `closed` (the old
+    /// job, `CLOSED`, its revision one more) is written conditional on the revision read, with
+    /// `close_event` in its history; `moved` (the new job) is created only if its (uuid,
+    /// track) has no job, with `history` (the old one's, copied) and `moved_event`.
+    /// `Ok(false)` when another writer came first or the track already has this post.
     pub async fn retrack(
         &self,
         read: &Job,

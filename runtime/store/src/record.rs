@@ -176,7 +176,8 @@ fn read_target(service: &str, request: &HttpRequest) -> Target {
         }),
         "S3" => Ok(s3_target(request.uri(), request.headers().get("host"))),
         "DynamoDB Streams" => body().map(|b| stream(&b)),
-        "SSM" => body().and_then(|b| match b["Name"].as_str() {
+        // GetParameter names a parameter; GetParametersByPath a path (IAM's resource too).
+        "SSM" => body().and_then(|b| match b["Name"].as_str().or(b["Path"].as_str()) {
             Some(name) => Ok(Target::Parameter {
                 name: name.to_string(),
                 with_decryption: b["WithDecryption"].as_bool().unwrap_or(false),

@@ -3,6 +3,7 @@
 //! no verb imports another.
 
 pub mod build;
+pub mod crm;
 pub mod deploy;
 pub mod diff;
 pub mod drift;

@@ -142,6 +142,12 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     )?;
     // Last, as a first run's answer: the best recent open posts per track, and why.
     s.ui.print(&recommend::shortlist_text(&lists));
+    // Then where to work on them: the CRM (the emulator's API Gateway runs no Lambda code, so
+    // it is served from here). Text only: the JSON result line stays last.
+    s.ui.print(&format!(
+        "crm        the CRM: `cargo xtask crm token --env {env}` once (prints your token), then `cargo xtask crm serve --env {env}` (prints its URL)\n",
+        env = s.env
+    ));
     let given_up = played.as_ref().map_or(0, |p| p.given_up.len()) + rescored.as_ref().map_or(0, |r| r.failed);
     if code == 0 && given_up > 0 {
         s.ui.error(&format!("{given_up} post(s) could not be scored (listed above)"));

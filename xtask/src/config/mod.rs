@@ -213,6 +213,23 @@ pub struct ComputeConfig {
     pub parser: ParserConfig,
     pub scraper: ScraperConfig,
     pub recommender: RecommenderConfig,
+    pub crm: CrmConfig,
+}
+
+/// The CRM (`stacks/crm.yaml`): its function, the REST API stage's throttling and the daily
+/// expiry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmConfig {
+    pub memory_mb: u32,
+    pub timeout_seconds: u32,
+    /// The stage's steady rate, requests per second, for every method.
+    pub throttle_rate_per_second: f64,
+    /// The stage's burst above the rate, requests.
+    pub throttle_burst: u32,
+    /// EventBridge schedule of the daily expiry (UTC); null: no rule (the emulator).
+    #[serde(default)]
+    pub expiry_schedule: Option<String>,
 }
 
 /// The recommender function (`stacks/recommend.yaml`) and its stream mapping.

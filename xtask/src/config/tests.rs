@@ -146,6 +146,21 @@ fn semantic_checks_name_the_key() {
 }
 
 #[test]
+fn crm_keys_are_checked_where_they_are_written() {
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  crm:\n    timeout_seconds: 60\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.crm.timeout_seconds"));
+    assert!(e.message.contains("API Gateway's integration timeout"), "{e}");
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  crm:\n    throttle_burst: 0\n");
+    assert_eq!(e.key, "compute.crm.throttle_burst");
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  crm:\n    throttle_rate_per_second: 0\n");
+    assert_eq!(e.key, "compute.crm.throttle_rate_per_second");
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  crm:\n    expiry_schedule: \"cron(0 16 * * * *)\"\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.crm.expiry_schedule"));
+    let e = load_err("account_id: \"123456789012\"\ncompute:\n  crm:\n    page_size: 10\n");
+    assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.crm.page_size"));
+}
+
+#[test]
 fn emulator_builds_need_an_emulator_endpoint() {
     // On AWS itself (endpoint null) neither a host debug zip nor the local registry.
     let e = load_err("account_id: \"123456789012\"\ncompute:\n  lambda_build: host-debug\n  architecture: x86_64\n");

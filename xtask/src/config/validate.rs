@@ -256,6 +256,46 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             return err(key, format!("{what}, not {value}"));
         }
     }
+    let crm = &c.compute.crm;
+    if !(128..=10_240).contains(&crm.memory_mb) {
+        return err(
+            "compute.crm.memory_mb",
+            format!("Lambda memory is 128 to 10240 MB, not {}", crm.memory_mb),
+        );
+    }
+    // API Gateway gives up on an integration after 29 s: a longer function would answer no one.
+    if !(1..=29).contains(&crm.timeout_seconds) {
+        return err(
+            "compute.crm.timeout_seconds",
+            format!(
+                "must be 1 to 29 s (API Gateway's integration timeout), not {}",
+                crm.timeout_seconds
+            ),
+        );
+    }
+    if !(crm.throttle_rate_per_second > 0.0 && crm.throttle_rate_per_second <= 10_000.0) {
+        return err(
+            "compute.crm.throttle_rate_per_second",
+            format!(
+                "must be above 0 and at most 10000 (the account's default), not {}",
+                crm.throttle_rate_per_second
+            ),
+        );
+    }
+    if !(1..=5000).contains(&crm.throttle_burst) {
+        return err(
+            "compute.crm.throttle_burst",
+            format!(
+                "must be 1 to 5000 (the account's default burst), not {}",
+                crm.throttle_burst
+            ),
+        );
+    }
+    if let Some(schedule) = &crm.expiry_schedule {
+        if let Err(why) = super::schedule::check(schedule) {
+            return err("compute.crm.expiry_schedule", why);
+        }
+    }
     if let Some(email) = &c.notifications.email {
         let ok = email.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')

@@ -87,6 +87,13 @@ const OPERATIONS: &[(&str, &str, &[&str], On)] = &[
     // A SecureString of the account's default key (alias/aws/ssm) needs no kms:Decrypt of its
     // own: that key's policy lets Parameter Store decrypt for whoever may read the parameter.
     ("SSM", "GetParameter", &["ssm:GetParameter"], On::Parameter),
+    // On the path itself (`parameter/<path>` without a trailing slash), recursive or not.
+    (
+        "SSM",
+        "GetParametersByPath",
+        &["ssm:GetParametersByPath"],
+        On::Parameter,
+    ),
     ("Lambda", "Invoke", &["lambda:InvokeFunction"], On::Function),
 ];
 
