@@ -4,7 +4,9 @@
 //! tests check what exists through the AWS APIs, not through the deployer's own state. Tests
 //! that need a Docker engine get it from [`docker_engine`], and everything they leave in it
 //! (containers, images of a test's registry) is removed when they end.
+//! Tests of web pages drive a headless Chromium through [`browser`].
 
+pub mod browser;
 pub mod openapi;
 pub mod workflows;
 
