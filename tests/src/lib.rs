@@ -23,6 +23,28 @@ use clap::Parser;
 use xtask::cli::Cli;
 use xtask::ui::Ui;
 
+/// The permissions boundary ci/github-oidc-role.yaml creates (the workload roles' ceiling on
+/// AWS), instantiated for `env` and the stack `d`: what the permission checks hold a role to.
+pub fn boundary(env: &str, d: &xtask::iam::Deployed) -> Vec<xtask::iam::Statement> {
+    let text = std::fs::read_to_string(repo_root().join("ci/github-oidc-role.yaml")).expect("the CI role template");
+    let template: serde_json::Value = serde_norway::from_str(&text).expect("YAML");
+    let (id, policy) = template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .find(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
+        .expect("a managed policy: the workload roles' boundary");
+    let ci = xtask::iam::Deployed {
+        stack: format!("mcfpipe-github-{env}"),
+        parameters: BTreeMap::from([
+            ("Project".to_string(), "mcfpipe".to_string()),
+            ("Environment".to_string(), env.to_string()),
+        ]),
+        ..d.clone()
+    };
+    xtask::iam::policy_statements(&template, id, &policy["Properties"]["PolicyDocument"], &ci)
+}
+
 /// Every item of `table` as text, by `pk|sk`, whatever the order of the SDK's maps: equal
 /// snapshots mean no write happened.
 pub fn snapshot(ddb: &aws_sdk_dynamodb::Client, table: &str) -> BTreeMap<String, String> {

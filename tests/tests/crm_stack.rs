@@ -65,7 +65,11 @@ fn routes(moto: &Moto, api: &str) -> Vec<Route> {
     for r in resources["items"].as_array().expect("the API's resources") {
         let id = r["id"].as_str().expect("resource id");
         let mut methods = BTreeMap::new();
-        for m in r["resourceMethods"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+        for m in r["resourceMethods"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
             let method = aws_cli(
                 moto,
                 &[
@@ -135,7 +139,10 @@ fn the_deployed_rest_api_sends_every_route_of_the_openapi_document_to_the_functi
     let out = outputs(&moto);
     let api = out["CrmApiId"].clone();
     let function_arn = out["CrmFunctionArn"].clone();
-    assert_eq!(function_arn, format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"));
+    assert_eq!(
+        function_arn,
+        format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}")
+    );
     assert_eq!(out["CrmFunctionName"], FUNCTION);
     assert_eq!(out["CrmLogGroupName"], format!("/aws/lambda/{FUNCTION}"));
     assert_eq!(
@@ -243,13 +250,22 @@ fn the_deployed_rest_api_sends_every_route_of_the_openapi_document_to_the_functi
         &json!([{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 20.0, "ThrottlingBurstLimit": 40}]),
     );
     let stages = aws_cli(&moto, &["apigateway", "get-stages", "--rest-api-id", &api]);
-    if let Some(s) = stages["item"].as_array().and_then(|a| a.iter().find(|s| s["stageName"] == "api")) {
+    if let Some(s) = stages["item"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["stageName"] == "api"))
+    {
         let all = &s["methodSettings"]["*/*"];
-        assert_eq!((&all["throttlingRateLimit"], &all["throttlingBurstLimit"]), (&json!(20.0), &json!(40)));
+        assert_eq!(
+            (&all["throttlingRateLimit"], &all["throttlingBurstLimit"]),
+            (&json!(20.0), &json!(40))
+        );
     }
 
     // The function: the tables of the database stack, the token path the crate reads, MCF.
-    let conf = aws_cli(&moto, &["lambda", "get-function-configuration", "--function-name", FUNCTION]);
+    let conf = aws_cli(
+        &moto,
+        &["lambda", "get-function-configuration", "--function-name", FUNCTION],
+    );
     let vars = &conf["Environment"]["Variables"];
     assert_eq!(vars["CRM_TABLE"], "mcfpipe-local-crm");
     assert_eq!(vars["DIMENSIONS_TABLE"], "mcfpipe-local-dimensions");
@@ -259,7 +275,10 @@ fn the_deployed_rest_api_sends_every_route_of_the_openapi_document_to_the_functi
     assert_eq!(vars["MCF_URL"], "https://api.mycareersfuture.gov.sg");
     assert_eq!(conf["Runtime"], "provided.al2023");
     assert_eq!(conf["Timeout"], 15);
-    assert!(conf.get("VpcConfig").is_none_or(|v| v["SubnetIds"].as_array().is_none_or(Vec::is_empty)));
+    assert!(
+        conf.get("VpcConfig")
+            .is_none_or(|v| v["SubnetIds"].as_array().is_none_or(Vec::is_empty))
+    );
 
     // No schedule on local (compute.crm.expiry_schedule: null): no rule.
     let rules = aws_cli(&moto, &["events", "list-rules", "--name-prefix", RULE]);
@@ -325,7 +344,10 @@ fn role_reaches_the_token_hashes_and_the_library_within_the_boundary(p: &Project
     let allowed = |d: Decision| matches!(d, Decision::Allow(_));
     let parameter = |name: &str| format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}");
     let hash = jobcrm_lambda::auth::parameter_name(token_path, "me");
-    assert!(allowed(decide("ssm:GetParameter", &parameter(&hash), Context::default())), "{hash}");
+    assert!(
+        !allowed(decide("ssm:GetParameter", &parameter(&hash), Context::default())),
+        "by path only: {hash}"
+    );
     assert!(allowed(decide(
         "ssm:GetParametersByPath",
         &parameter(token_path.trim_end_matches('/')),
@@ -341,10 +363,23 @@ fn role_reaches_the_token_hashes_and_the_library_within_the_boundary(p: &Project
     assert!(allowed(decide("dynamodb:PutItem", &dimensions, keys("library"))));
     assert!(!allowed(decide("dynamodb:PutItem", &dimensions, keys("profile"))));
     let crm = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/mcfpipe-local-crm");
-    for action in ["dynamodb:ConditionCheckItem", "dynamodb:UpdateItem", "dynamodb:Query"] {
+    for action in [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+    ] {
         assert!(allowed(decide(action, &crm, Context::default())), "{action}");
     }
-    assert!(allowed(decide("dynamodb:Query", &format!("{crm}/index/gsi1"), Context::default())));
+    assert!(
+        !allowed(decide("dynamodb:DeleteItem", &crm, Context::default())),
+        "nothing is deleted"
+    );
+    assert!(allowed(decide(
+        "dynamodb:Query",
+        &format!("{crm}/index/gsi1"),
+        Context::default()
+    )));
     assert!(!allowed(decide("dynamodb:Scan", &crm, Context::default())));
 
     let text = std::fs::read_to_string(repo_root().join("ci/github-oidc-role.yaml")).expect("the CI role template");
@@ -424,7 +459,8 @@ fn crm_token_stores_only_the_hash_prints_the_token_once_and_rotates() {
     let (_, value, version) = stored(&moto, &me);
     assert_eq!((value, version), (jobcrm_lambda::auth::token_hash(&rotated), 2));
 
-    p.xtask(&moto, &["crm", "token", "--env", "local", "--user", "ann"]).ok();
+    p.xtask(&moto, &["crm", "token", "--env", "local", "--user", "ann"])
+        .ok();
     let listed = p.xtask(&moto, &["crm", "token", "--list", "--env", "local", "--output", "json"]);
     listed.ok().not_contains(jobcrm_lambda::auth::TOKEN_PREFIX);
     assert_eq!(listed.json_lines().last().unwrap()["users"], json!(["ann", "me"]));

@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 
 use mcffixture::{Fault, FaultKind, FixtureServer, Route};
-use mcfpipe_e2e::{Moto, Project, repo_root, runtime};
+use mcfpipe_e2e::{Moto, Project, boundary, runtime};
 use mcfstore::record::{Call, Recorder, Target};
 use serde_json::Value;
 use xtask::iam::{self, Deployed, Report};
@@ -102,27 +102,6 @@ fn exercise(p: &Project, moto: &Moto) -> Exercised {
             artifacts: iam::artifact_parameters(compute),
         }
     })
-}
-
-/// The permissions boundary ci/github-oidc-role.yaml creates, instantiated for `env`.
-fn boundary(env: &str, d: &Deployed) -> Vec<iam::Statement> {
-    let text = std::fs::read_to_string(repo_root().join("ci/github-oidc-role.yaml")).expect("the CI role template");
-    let template: Value = serde_norway::from_str(&text).expect("YAML");
-    let (id, policy) = template["Resources"]
-        .as_object()
-        .expect("Resources")
-        .iter()
-        .find(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
-        .expect("a managed policy: the workload roles' boundary");
-    let ci = Deployed {
-        stack: format!("mcfpipe-github-{env}"),
-        parameters: BTreeMap::from([
-            ("Project".to_string(), "mcfpipe".to_string()),
-            ("Environment".to_string(), env.to_string()),
-        ]),
-        ..d.clone()
-    };
-    iam::policy_statements(&template, id, &policy["Properties"]["PolicyDocument"], &ci)
 }
 
 fn recorded(calls: &[Call], component: &str, operation: &str, what: impl Fn(&Call) -> bool) -> bool {

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use jobmatch_lambda::handler::Rescore;
 use jobmatch_lambda::{Handler, PlayOptions};
-use mcfpipe_e2e::{Moto, Project, changed, repo_root, runtime, snapshot};
+use mcfpipe_e2e::{Moto, Project, boundary, changed, repo_root, runtime, snapshot};
 use mcfstore::library::LibraryStore;
 use mcfstore::record::{Call, Recorder};
 use mcfstore::{Aws, PostStore};
@@ -468,28 +468,6 @@ fn to_streams(v: AttributeValue) -> aws_sdk_dynamodbstreams::types::AttributeVal
         AttributeValue::Ns(v) => S::Ns(v),
         other => panic!("not in a post: {other:?}"),
     }
-}
-
-/// The permissions boundary ci/github-oidc-role.yaml creates, instantiated for `env` (as
-/// tests/permissions.rs reads it).
-fn boundary(env: &str, d: &iam::Deployed) -> Vec<iam::Statement> {
-    let text = std::fs::read_to_string(repo_root().join("ci/github-oidc-role.yaml")).expect("the CI role template");
-    let template: Value = serde_norway::from_str(&text).expect("YAML");
-    let (id, policy) = template["Resources"]
-        .as_object()
-        .expect("Resources")
-        .iter()
-        .find(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
-        .expect("a managed policy: the workload roles' boundary");
-    let ci = iam::Deployed {
-        stack: format!("mcfpipe-github-{env}"),
-        parameters: BTreeMap::from([
-            ("Project".to_string(), "mcfpipe".to_string()),
-            ("Environment".to_string(), env.to_string()),
-        ]),
-        ..d.clone()
-    };
-    iam::policy_statements(&template, id, &policy["Properties"]["PolicyDocument"], &ci)
 }
 
 #[test]

@@ -38,7 +38,15 @@ fn release_publishes_and_records_the_exact_artifacts() {
         .collect();
     assert_eq!(
         stacks,
-        ["artifacts", "compute", "crm", "database", "networking", "recommend", "sync"]
+        [
+            "artifacts",
+            "compute",
+            "crm",
+            "database",
+            "networking",
+            "recommend",
+            "sync"
+        ]
     );
     assert_eq!(first["config_sha256"].as_str().map(str::len), Some(64));
 

@@ -102,7 +102,15 @@ fn up_stores_exactly_the_captured_posts_and_searching_again_writes_nothing_new()
     stacks.sort();
     assert_eq!(
         stacks,
-        ["artifacts", "compute", "crm", "database", "networking", "recommend", "sync"]
+        [
+            "artifacts",
+            "compute",
+            "crm",
+            "database",
+            "networking",
+            "recommend",
+            "sync"
+        ]
     );
     assert_eq!(server.count(Route::Search), 1);
     assert_eq!(server.count(Route::Detail), 100);

@@ -62,14 +62,12 @@ pub enum SyncAction {
 pub enum CrmAction {
     /// Make a user's bearer token for the CRM and print it once; only its SHA-256 is stored
     /// (SSM SecureString /<project>/<env>/crm/tokens/<user>). Again for the same user rotates it.
-    #[command(
-        long_about = "Make a user's bearer token for the CRM and print it once.\n\n\
+    #[command(long_about = "Make a user's bearer token for the CRM and print it once.\n\n\
 The token is random (32 bytes), printed once on stdout (with --output json, in the result line)\n\
 and kept nowhere: only its SHA-256 is stored, as the SSM SecureString\n\
 /<project>/<env>/crm/tokens/<user>, which the CRM function compares in constant time. Running it\n\
 again for the same user rotates the token: the old one stops working within a minute.\n\
---list lists the users that have a token (names only)."
-    )]
+--list lists the users that have a token (names only).")]
     Token {
         #[command(flatten)]
         env: EnvArg,

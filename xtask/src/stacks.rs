@@ -486,7 +486,15 @@ mod tests {
         // The database takes nothing from the network: the two deploy side by side.
         assert_eq!(
             order(&plan),
-            ["artifacts", "database", "networking", "compute", "crm", "recommend", "sync"]
+            [
+                "artifacts",
+                "database",
+                "networking",
+                "compute",
+                "crm",
+                "recommend",
+                "sync"
+            ]
         );
         let all: Vec<&Stack> = plan.stacks.iter().collect();
         let waves: Vec<Vec<&str>> = plan

@@ -12,6 +12,7 @@
 mod data;
 mod faults;
 mod server;
+pub mod site;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 pub use data::{Catalog, MAX_PAGE, Scenario};
 pub use faults::{Fault, FaultKind, Route};
 pub use server::State;
+pub use site::{Case, Site};
 
 /// A running fake MCF server; dropping it stops the server.
 pub struct FixtureServer {
@@ -120,6 +122,16 @@ impl FixtureServer {
     /// Moves a post's `updatedAt` forward once more: MCF's view of an edited post.
     pub fn bump(&self, uuid: &str) {
         self.change(|s| *s.bumped.entry(uuid.to_string()).or_default() += 1);
+    }
+
+    /// Changes the website (its session cookie, resumes, the case of each job).
+    pub fn site(&self, edit: impl FnOnce(&mut Site)) {
+        edit(&mut server::lock(&self.state).site);
+    }
+
+    /// How often the application of job `uuid` was submitted on the website.
+    pub fn submits(&self, uuid: &str) -> u64 {
+        server::lock(&self.state).site.submits.get(uuid).copied().unwrap_or(0)
     }
 
     /// The headers of the last request on `route`, lower-case names.

@@ -32,6 +32,8 @@ pub struct State {
     /// Time spent answering each route's requests (reading the body, building the answer,
     /// injected delays included), for the scraper benchmark's context.
     pub service: HashMap<Route, Duration>,
+    /// The website's job pages and apply flow (`crate::site`).
+    pub site: crate::site::Site,
 }
 
 pub(crate) type Shared = Arc<Mutex<State>>;
@@ -87,6 +89,12 @@ fn route_of(req: &Request<Incoming>) -> Route {
 async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base: &str) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
+    let method = req.method().clone();
+    let cookie = req
+        .headers()
+        .get(hyper::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let route = route_of(&req);
     let fault = {
         let mut state = lock(state);
@@ -154,6 +162,26 @@ async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base:
         None => {}
     }
 
+    if route == Route::Other && crate::site::is_site(&path) {
+        let page = lock(state).site.answer(
+            method.as_str(),
+            &path,
+            cookie.as_deref(),
+            &String::from_utf8_lossy(&body),
+        );
+        if let Some(delay) = page.delay {
+            tokio::time::sleep(delay).await;
+        }
+        let status = StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK);
+        let mut response = bytes_response(status, Bytes::from(page.html));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        if let Some(location) = page.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            response.headers_mut().insert(hyper::header::LOCATION, location);
+        }
+        return response;
+    }
     let scenario = lock(state).scenario.clone();
     let (status, value) = match route {
         Route::Search => search(&scenario, catalog, &query, &body, base),
@@ -161,7 +189,9 @@ async fn handle(req: Request<Incoming>, state: &Shared, catalog: &Catalog, base:
         // `route_of` never answers `Any`: it only selects faults and counts.
         Route::Other | Route::Any => message(
             StatusCode::NOT_FOUND,
-            &format!("mcffixture serves POST /v2/search and GET /v2/jobs/{{uuid}}, not {path}"),
+            &format!(
+                "mcffixture serves POST /v2/search, GET /v2/jobs/{{uuid}} and the website's job pages, not {path}"
+            ),
         ),
     };
     let mut bytes = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());

@@ -134,7 +134,10 @@ pub async fn serve(s: &Session, port: u16) -> Result<u8> {
         "a token: `cargo xtask crm token --env {}` (once; again to rotate it). Ctrl-C stops the server",
         s.env
     ));
-    s.ui.emit("listening", json!({"url": url, "env": s.env, "crm_table": names.crm_table}));
+    s.ui.emit(
+        "listening",
+        json!({"url": url, "env": s.env, "crm_table": names.crm_table}),
+    );
     jobcrm_lambda::serve::serve(listener, app)
         .await
         .with_context(|| format!("the CRM's server at {url}"))?;
