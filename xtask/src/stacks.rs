@@ -483,15 +483,17 @@ mod tests {
     fn repository_manifests_form_a_plan() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
         let plan = Plan::new(load_all(&dir).unwrap()).unwrap();
-        // The database takes nothing from the network: the two deploy side by side.
+        // The database takes nothing from the network: the two deploy side by side. The CRM
+        // needs only the database and the artifacts: ready before networking, it comes first
+        // among the ready stacks by name.
         assert_eq!(
             order(&plan),
             [
                 "artifacts",
                 "database",
+                "crm",
                 "networking",
                 "compute",
-                "crm",
                 "recommend",
                 "sync"
             ]
@@ -509,7 +511,7 @@ mod tests {
             waves,
             [
                 vec!["artifacts", "database", "networking"],
-                vec!["compute", "crm", "recommend"],
+                vec!["crm", "compute", "recommend"],
                 vec!["sync"]
             ]
         );
