@@ -241,7 +241,7 @@ impl Entry {
 
     fn matches(&self, q: &ListQuery) -> bool {
         let j = &self.job;
-        (q.stages.is_empty() || q.stages.iter().any(|s| *s == j.stage))
+        (q.stages.is_empty() || q.stages.contains(&j.stage))
             && q.track.as_ref().is_none_or(|t| *t == j.track)
             && q.min_score.is_none_or(|min| j.scores.is_some_and(|s| s.total >= min))
             && q.posted_since

@@ -513,7 +513,7 @@ impl CrmStore {
     }
 
     /// Moves the job as it was `read` to another track: `closed` (the old job, its revision
-    /// + 1, `CLOSED`) is written conditional on the revision read, with `close_event` in its
+    /// plus 1, `CLOSED`) is written conditional on the revision read, with `close_event` in its
     /// history; `moved` (the new job) is created only if its (uuid, track) has no job, with
     /// `history` (the old one's, copied) and `moved_event`. One transaction: `Ok(false)` when
     /// another writer came first or the track already has this post.
