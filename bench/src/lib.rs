@@ -12,6 +12,9 @@
 //! - [`score`] is the recommender benchmark's side (`cargo xtask bench recommend`): jobmatch
 //!   scoring the captures for three tracks, against `bench/match_python.py`.
 //!
+//! - [`crm`] is the CRM benchmark's side (`cargo xtask bench crm`): `GET /jobs` with filters on
+//!   the local server against the naive way, on a CRM table on moto.
+//!
 //! Figures are printed as JSON by the `mcfbench` binary; medians, targets and the table are the
 //! deployer's (`xtask/src/bench/`).
 
@@ -22,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+pub mod crm;
 pub mod score;
 
 /// The kinds of document, in the order they are measured.

@@ -1,4 +1,4 @@
-//! `mcfbench`: the measurements `cargo xtask bench runtime` and `bench recommend` run in a
+//! `mcfbench`: the measurements `cargo xtask bench runtime`, `bench recommend` and `bench crm` run in a
 //! release build, each printing one JSON document on stdout. Run it through the deployer,
 //! which pins it to a core, runs the Python peer the same way and takes the medians.
 
@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     version,
-    about = "The runtime benchmarks' measurements (run by `cargo xtask bench runtime` and `bench recommend`)."
+    about = "The runtime benchmarks' measurements (run by `cargo xtask bench runtime`, `bench recommend` and `bench crm`)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -72,6 +72,34 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// `GET /jobs` with filters on the CRM's local server (release), against the naive way
+    /// (the stage index queried per request, filtered after), on the tables at `--endpoint`
+    /// (moto, filled by `cargo xtask bench crm`). AWS region and credentials from the
+    /// environment.
+    Crm {
+        #[arg(long)]
+        endpoint: String,
+        /// A bearer token whose hash is under `--token-path` in SSM.
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        crm_table: String,
+        #[arg(long)]
+        dimensions_table: String,
+        #[arg(long)]
+        posts_table: String,
+        #[arg(long)]
+        token_path: String,
+        /// Timed requests on the server, the filters in turn.
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+        /// Timed requests of the naive baseline.
+        #[arg(long, default_value_t = 30)]
+        naive_requests: usize,
+        /// `posted_since` of the filter that takes one (YYYY-MM-DD).
+        #[arg(long)]
+        posted_since: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -119,6 +147,36 @@ fn main() -> Result<()> {
                 let report = mcfbench::score::score_throughput(&posts, &library, budget, runs)?;
                 println!("{}", serde_json::to_string(&report)?);
             }
+        }
+        Command::Crm {
+            endpoint,
+            token,
+            crm_table,
+            dimensions_table,
+            posts_table,
+            token_path,
+            requests,
+            naive_requests,
+            posted_since,
+        } => {
+            let setup = mcfbench::crm::CrmSetup {
+                endpoint,
+                token,
+                settings: jobcrm_lambda::Settings {
+                    crm_table,
+                    dimensions_table,
+                    posts_table,
+                    token_path,
+                    // Leads by URL are not listed: never called.
+                    mcf_url: "http://127.0.0.1:9".into(),
+                },
+                requests,
+                naive_requests,
+                posted_since,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let report = runtime.block_on(mcfbench::crm::measure(&setup))?;
+            println!("{}", serde_json::to_string(&report)?);
         }
     }
     Ok(())

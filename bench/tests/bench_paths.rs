@@ -78,3 +78,28 @@ async fn the_scraper_run_reports_its_overhead_per_post() {
     );
     assert!(run.mcf_ms + run.store_ms <= run.total_ms, "{run:?}");
 }
+
+/// The CRM benchmark's request mix on its synthetic set, in memory: every filter parses and
+/// matches jobs, the first has a second page for the cursor request, and the cursor page
+/// continues it. (The server and the naive baseline need moto: `cargo xtask bench crm`.)
+#[test]
+fn the_crm_filters_match_the_synthetic_set_and_the_cursor_pages_on() {
+    let today = jobmatch::Day::parse("2026-11-29").unwrap();
+    let mut index = jobcrm_lambda::list::Index::default();
+    for (job, _) in xtask::bench::crm::synthetic_jobs(1000, today) {
+        index.put(job);
+    }
+    assert_eq!(index.len(), 1000);
+    let mut filters = mcfbench::crm::filters("2026-11-15");
+    let (total, items, body) = mcfbench::crm::in_memory(&index, &filters[0].1).unwrap();
+    assert!(total > items && items == 50, "{total} {items}");
+    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let cursor = page["next"].as_str().expect("a second page");
+    filters.last_mut().unwrap().1.push_str(cursor);
+    for (name, query) in &filters {
+        let (total, items, _) = mcfbench::crm::in_memory(&index, query).unwrap();
+        assert!(total > 0 && items > 0, "{name}: {query}");
+    }
+    let (second, items, _) = mcfbench::crm::in_memory(&index, &filters.last().unwrap().1).unwrap();
+    assert_eq!((second, items), (total, 50), "the same filter, its second page");
+}

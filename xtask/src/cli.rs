@@ -480,6 +480,27 @@ pub enum BenchCommand {
     /// The recommender under load on the emulator: its release Lambda binary's peak memory on
     /// one stream batch of 100 posts, and a full rescore of many synthetic posts × 3 tracks.
     RecommendLoad(RecommendLoadOptions),
+    /// The CRM's `GET /jobs` with filters on its local server (release) over many jobs on the
+    /// emulator, against the naive way (the stage index queried per request); its Lambda
+    /// binary's init time, cold first request and peak memory; its zip.
+    Crm(CrmBenchOptions),
+}
+
+#[derive(Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrmBenchOptions {
+    /// Runs of each measurement (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// CRM jobs written to the emulator's table.
+    #[arg(long, default_value_t = 10_000)]
+    pub items: usize,
+    /// Timed `GET /jobs` per run on the local server (the naive baseline gets a tenth, at
+    /// least one per filter).
+    #[arg(long, default_value_t = 500)]
+    pub requests: usize,
+    /// Also write the table into its section of docs/benchmarks.md.
+    #[arg(long)]
+    pub write: bool,
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -693,6 +714,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             Some(BenchCommand::Runtime(o)) => bench::runtime::run(&project, &ui, o.runs, o.write).await,
             Some(BenchCommand::Recommend(o)) => bench::recommend::run(&project, &ui, o.runs, o.write).await,
             Some(BenchCommand::RecommendLoad(o)) => bench::recommend_load::run(&project, &ui, o.posts).await,
+            Some(BenchCommand::Crm(o)) => bench::crm::run(&project, &ui, o.runs, o.items, o.requests, o.write).await,
             Some(BenchCommand::Promote(o)) => {
                 bench::promote::run(&project, &ui, o.options.runs, o.options.write, o.cold).await
             }
@@ -730,6 +752,26 @@ mod tests {
         assert!(matches!(
             which,
             Some(BenchCommand::Recommend(BenchOptions { runs: 3, write: true }))
+        ));
+        let (which, _, _) = bench(&["crm"]);
+        assert!(matches!(
+            which,
+            Some(BenchCommand::Crm(CrmBenchOptions {
+                runs: 3,
+                items: 10_000,
+                requests: 500,
+                write: false
+            }))
+        ));
+        let (which, _, _) = bench(&["crm", "--runs", "2", "--items", "500", "--requests", "60", "--write"]);
+        assert!(matches!(
+            which,
+            Some(BenchCommand::Crm(CrmBenchOptions {
+                runs: 2,
+                items: 500,
+                requests: 60,
+                write: true
+            }))
         ));
         assert!(Cli::try_parse_from(["cargo xtask", "bench", "--runs", "2", "runtime"]).is_err());
         assert!(Cli::try_parse_from(["cargo xtask", "--output", "json", "bench", "runtime"]).is_ok());

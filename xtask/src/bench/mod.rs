@@ -1,9 +1,10 @@
 //! Benchmarks (`cargo xtask bench ...`), each against its peer in the same run, written into
 //! docs/benchmarks.md with `--write`: `deploy` (our deploy against the AWS CLI), `runtime` (the
 //! jobs-search runtime against the targets and the Python peer), `promote` (promote
-//! against rebuild + deploy), `recommend` (jobmatch's scoring against pandas + scikit-learn). This module holds the shared harness: timing, medians, the
+//! against rebuild + deploy), `recommend` (jobmatch's scoring against pandas + scikit-learn), `crm` (the CRM's `GET /jobs` on its local server against the naive way, its Lambda's init, cold request and memory, its zip). This module holds the shared harness: timing, medians, the
 //! machine's description, pinning to a core, and the docs section markers.
 
+pub mod crm;
 pub mod deploy;
 pub mod promote;
 pub mod recommend;
@@ -236,6 +237,12 @@ pub(crate) fn machine(python: &str, engine: Option<&str>) -> BTreeMap<String, St
         m.insert("docker_engine".into(), engine.to_string());
     }
     m
+}
+
+/// The load average over 1, 5 and 15 minutes, from /proc/loadavg.
+pub(crate) fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 /// Bytes as MB (10^6), two decimals.

@@ -21,7 +21,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use super::Python;
-use super::{machine, median, pin_core, pinned, python_importing, run_json, tempdir, thousands, write_section};
+use super::{
+    load_average, machine, median, pin_core, pinned, python_importing, run_json, tempdir, thousands, write_section,
+};
 use crate::artifacts::{Workspace, cargo};
 use crate::session::Project;
 use crate::ui::{Ui, table};
@@ -327,11 +329,6 @@ fn measure(project: &Project, ui: &Ui, ws: &Workspace, dir: &Path, runs: usize) 
         "python": peers.iter().map(|(label, t)| json!({"peer": label, "implementation": t.implementation, "runs": t.runs})).collect::<Vec<_>>(),
     });
     Ok(report)
-}
-
-fn load_average() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 /// `python3` when it imports `pandas` and `sklearn`; else the virtualenv

@@ -21,6 +21,7 @@ mod memory;
 mod parse;
 pub(crate) mod runtime_api;
 mod sizes;
+pub(crate) use sizes::{arch_name, lambda_zip};
 
 pub use super::Python;
 use memory::*;
@@ -123,7 +124,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn cells(&self) -> Vec<String> {
+    pub(crate) fn cells(&self) -> Vec<String> {
         vec![
             self.figure.clone(),
             self.ours.clone(),
@@ -134,7 +135,7 @@ impl Row {
         ]
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({
             "figure": self.figure, "value": self.value, "unit": self.unit, "peer": self.peer,
             "ratio": self.ratio, "target": self.target, "pass": self.pass,

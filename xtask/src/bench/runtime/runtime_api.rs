@@ -2,7 +2,8 @@
 //! `mcfparse` binary with `lambda_runtime`) on one event and read its memory from /proc:
 //! `GET /2018-06-01/runtime/invocation/next` hands out the event once, and the function's
 //! second `next` (it has answered and waits for more work) ends the probe. HTTP/1.1 with one
-//! request per connection (`Connection: close`), on 127.0.0.1.
+//! request per connection (`Connection: close`), on 127.0.0.1. It also times the function's
+//! initialisation (spawn to its first `next`) and its answer (event handed out to response).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,6 +26,10 @@ pub struct Probe {
     pub response: String,
     /// What it printed (one JSON line per record).
     pub stdout: String,
+    /// From the spawn to its first `GET …/invocation/next`: the function's initialisation.
+    pub init: Duration,
+    /// From handing out the event to its answer.
+    pub handled: Duration,
 }
 
 /// Runs `binary` with only `env` (plus the Lambda variables) against a runtime API serving
@@ -41,6 +46,7 @@ pub fn invoke_once(
     listener.set_nonblocking(true)?;
     let api = listener.local_addr()?.to_string();
     let (out_path, err_path) = (logs.join("lambda.stdout"), logs.join("lambda.stderr"));
+    let spawned = Instant::now();
     let mut child = Command::new(binary)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -55,19 +61,31 @@ pub fn invoke_once(
         .spawn()
         .with_context(|| format!("cannot start {}", binary.display()))?;
     let pid = child.id();
-    let result = serve(&listener, pid, event, timeout, || child.try_wait().ok().flatten());
+    let result = serve(&listener, pid, event, timeout, spawned, || {
+        child.try_wait().ok().flatten()
+    });
     crate::local::terminate(pid);
     let _ = child.wait();
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    let (baseline_kb, peak_kb, response) =
-        result.with_context(|| format!("{} (stdout: {stdout}; stderr: {stderr})", binary.display()))?;
+    let served = result.with_context(|| format!("{} (stdout: {stdout}; stderr: {stderr})", binary.display()))?;
     Ok(Probe {
-        baseline_kb,
-        peak_kb,
-        response,
+        baseline_kb: served.baseline_kb,
+        peak_kb: served.peak_kb,
+        response: served.response,
         stdout,
+        init: served.init,
+        handled: served.handled,
     })
+}
+
+/// What the stand-in API saw of one invocation.
+struct Served {
+    baseline_kb: u64,
+    peak_kb: u64,
+    response: String,
+    init: Duration,
+    handled: Duration,
 }
 
 fn serve(
@@ -75,12 +93,15 @@ fn serve(
     pid: u32,
     event: &str,
     timeout: Duration,
+    spawned: Instant,
     exited: impl FnMut() -> Option<std::process::ExitStatus>,
-) -> Result<(u64, u64, String)> {
+) -> Result<Served> {
     let mut exited = exited;
     let started = Instant::now();
     let mut baseline = None;
     let mut response: Option<String> = None;
+    // (initialised, event handed out, answered)
+    let (mut init, mut handed, mut handled) = (Duration::ZERO, Instant::now(), Duration::ZERO);
     loop {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
@@ -103,6 +124,7 @@ fn serve(
         match (method.as_str(), path.as_str()) {
             ("GET", p) if p.ends_with("/runtime/invocation/next") => match (baseline, &response) {
                 (None, _) => {
+                    init = spawned.elapsed();
                     baseline = Some(status_kb(pid, "VmRSS")?);
                     let deadline = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)?
@@ -125,14 +147,22 @@ fn serve(
                         ],
                         event.as_bytes(),
                     )?;
+                    handed = Instant::now();
                 }
                 (Some(b), Some(answer)) => {
                     // Done and waiting for more work: read the peak, leave this request hanging.
-                    return Ok((b, status_kb(pid, "VmHWM")?, answer.clone()));
+                    return Ok(Served {
+                        baseline_kb: b,
+                        peak_kb: status_kb(pid, "VmHWM")?,
+                        response: answer.clone(),
+                        init,
+                        handled,
+                    });
                 }
                 (Some(_), None) => bail!("the function asked for another event without answering the first"),
             },
             ("POST", p) if p.ends_with(&format!("/runtime/invocation/{REQUEST_ID}/response")) => {
+                handled = handed.elapsed();
                 response = Some(String::from_utf8_lossy(&body).into_owned());
                 write_response(&mut stream, "202 Accepted", &[], br#"{"status":"OK"}"#)?;
             }
