@@ -79,9 +79,13 @@ pub struct App {
     library: LibraryStore,
     posts: PostStore,
     tokens: Tokens,
-    pub(crate) index: Mutex<Index>,
-    /// Whether the index was ever filled.
-    loaded: Mutex<bool>,
+    pub(crate) index: Arc<Mutex<Index>>,
+    /// One catch-up at a time.
+    catching_up: Arc<Mutex<()>>,
+    /// When lists catch up with other writers.
+    refresh: Refresh,
+    /// Whether a background catch-up runs, and when the last one began.
+    background: Arc<std::sync::Mutex<(bool, Option<Instant>)>>,
     http: reqwest::Client,
     mcf_url: String,
     log: Log,
@@ -95,8 +99,10 @@ impl App {
             library: LibraryStore::new(aws.dynamodb(), &settings.dimensions_table),
             posts: PostStore::new(aws.dynamodb(), &settings.posts_table),
             tokens: Tokens::new(aws.ssm(), &settings.token_path),
-            index: Mutex::new(Index::default()),
-            loaded: Mutex::new(false),
+            index: Arc::new(Mutex::new(Index::default())),
+            catching_up: Arc::new(Mutex::new(())),
+            refresh: Refresh::default(),
+            background: Arc::new(std::sync::Mutex::new((false, None))),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .user_agent("mcfpipe-crm")
@@ -111,6 +117,12 @@ impl App {
     /// Log lines go to `log` (the local server's own sink, tests).
     pub fn with_log(mut self, log: Log) -> App {
         self.log = log;
+        self
+    }
+
+    /// How lists catch up with other writers ([`Refresh`]).
+    pub fn with_refresh(mut self, refresh: Refresh) -> App {
+        self.refresh = refresh;
         self
     }
 
@@ -219,25 +231,49 @@ impl App {
         }
     }
 
-    /// Brings the index up to date: everything the first time, then what changed since.
+    /// Brings the index up to date and waits for it: everything the first time, then what
+    /// changed since.
     pub async fn refresh(&self) -> Result<(), String> {
-        let mut loaded = self.loaded.lock().await;
-        let started = self.now();
-        let from = if *loaded {
-            self.index.lock().await.refresh_from()
-        } else {
-            None
-        };
-        let reads = Stage::ALL.map(|stage| self.crm.stage_since(stage.as_str(), from.as_deref()));
-        let pages = futures_util::future::join_all(reads).await;
-        let mut index = self.index.lock().await;
-        for page in pages {
-            for job in page.map_err(|e| e.to_string())? {
-                index.put(job);
-            }
+        catch_up(&self.crm, &self.index, &self.catching_up, self.now()).await
+    }
+
+    /// The index as fresh as [`Refresh`] asks before a list: filled the first time (waited
+    /// for), then caught up on every list, or in the background.
+    async fn fresh_enough(&self) -> Result<(), String> {
+        if self.index.lock().await.refreshed_at.is_none() {
+            return self.refresh().await;
         }
-        index.refreshed_at = Some(started);
-        *loaded = true;
+        let every = match self.refresh {
+            Refresh::EveryList => return self.refresh().await,
+            Refresh::Background(every) => every,
+        };
+        {
+            let mut state = self
+                .background
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = state.1.is_none_or(|at| at.elapsed() >= every);
+            if state.0 || !due {
+                return Ok(());
+            }
+            *state = (true, Some(Instant::now()));
+        }
+        let (crm, index, lock, background) = (
+            self.crm.clone(),
+            self.index.clone(),
+            self.catching_up.clone(),
+            self.background.clone(),
+        );
+        let (now, log) = (self.now(), self.log.clone());
+        tokio::spawn(async move {
+            if let Err(e) = catch_up(&crm, &index, &lock, now).await {
+                log.write(
+                    &log.line(Level::Warn, "list catch-up failed; the next list tries again")
+                        .field("reason", e),
+                );
+            }
+            background.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0 = false;
+        });
         Ok(())
     }
 
@@ -246,7 +282,7 @@ impl App {
             Ok(q) => q,
             Err((field, reason)) => return Response::error(400, "bad_request", Some(&field), reason),
         };
-        if let Err(e) = self.refresh().await {
+        if let Err(e) = self.fresh_enough().await {
             return unavailable(e);
         }
         let index = self.index.lock().await;
@@ -808,7 +844,7 @@ impl App {
     }
 
     async fn stats(&self) -> Response {
-        if let Err(e) = self.refresh().await {
+        if let Err(e) = self.fresh_enough().await {
             return unavailable(e);
         }
         let today = self.now()[..10].to_string();
@@ -860,6 +896,42 @@ impl App {
             Err(r) => r,
         }
     }
+}
+
+/// When a list catches up with what other writers (the screener, the expiry, another
+/// execution environment) changed. The function's own writes are in its copy at once either
+/// way, and a job's detail is always read from the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Before every list, waited for: ten stage-index Queries per list.
+    EveryList,
+    /// A list answers from the copy at once, and starts a catch-up in the background when the
+    /// last one began this long ago: other writers' changes show in a list within this time
+    /// plus a catch-up. A list never waits on DynamoDB, except the very first.
+    Background(std::time::Duration),
+}
+
+impl Default for Refresh {
+    fn default() -> Refresh {
+        Refresh::Background(std::time::Duration::from_secs(1))
+    }
+}
+
+/// One catch-up of `index` from the stage index (everything the first time), `now` being when
+/// it began.
+async fn catch_up(crm: &CrmStore, index: &Mutex<Index>, lock: &Mutex<()>, now: String) -> Result<(), String> {
+    let _one = lock.lock().await;
+    let from = index.lock().await.refresh_from();
+    let reads = Stage::ALL.map(|stage| crm.stage_since(stage.as_str(), from.as_deref()));
+    let pages = futures_util::future::join_all(reads).await;
+    let mut index = index.lock().await;
+    for page in pages {
+        for job in page.map_err(|e| e.to_string())? {
+            index.put(job);
+        }
+    }
+    index.refreshed_at = Some(now);
+    Ok(())
 }
 
 pub(crate) fn unavailable(reason: String) -> Response {
