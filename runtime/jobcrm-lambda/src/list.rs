@@ -1,11 +1,12 @@
 //! `GET /jobs`: the query (filters, sort, cursor) and the page, over jobs held in memory.
 //!
-//! The function keeps every job of the CRM table in memory ([`Index`]) and brings it up to date
-//! before each list with one Query per stage of the stage index for what changed since it last
-//! looked (`gsi1sk`, which starts with `updated_at`, greater than its watermark less a margin
-//! for clocks and the index's propagation). Its own writes go in at once. So a list costs ten
-//! small Queries however many jobs there are, and filters and sorts run on the whole set
-//! (DynamoDB cannot sort by score or search text).
+//! The function keeps every job of the CRM table in memory ([`Index`]), loaded on the first
+//! list. It catches up with other writers by asking the stage index for what changed
+//! (`gsi1sk`, which starts with `updated_at`, greater than [`Index::refresh_from`]: a margin
+//! before the previous catch-up, for clocks and the index's propagation), in the background
+//! (`api::Refresh`); its own writes go in at once. So a list costs no DynamoDB call after the
+//! first, and filters and sorts run on the whole set (DynamoDB cannot sort by score or search
+//! text).
 //!
 //! Cursors name the last job of a page by its sort value and id, not by a position, so a job
 //! that moves between two pages neither repeats nor hides another.
