@@ -13,7 +13,7 @@ use crate::types::{ApiError, JobView, MAX_BODY_BYTES};
 pub struct Request {
     /// Upper case.
     pub method: String,
-    /// Without the stage (`/jobs/…`), percent-decoded per segment by [`segments`].
+    /// Without the stage (`/jobs/…`), percent-decoded per segment by [`Request::segments`].
     pub path: String,
     /// Every value of every query parameter, in order.
     pub query: Vec<(String, String)>,
