@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -33,11 +32,11 @@ use serde_json::{Value, json};
 
 use super::runtime::runtime_api::{self, Probe};
 use super::runtime::{Row, arch_name, lambda_zip};
-use super::{copy_dir, load_average, machine, mb, median, run_json, tempdir, thousands, write_section};
+use super::{load_average, machine, mb, median, run_json, tempdir, thousands, write_section};
 use crate::artifacts::{Workspace, cargo_command, sha256_hex};
 use crate::local;
 use crate::session::{Project, Session};
-use crate::ui::{Format, Ui, table};
+use crate::ui::{Ui, table};
 use crate::workflow::library;
 use crate::workflow::recommend::RecommendNames;
 
@@ -493,37 +492,7 @@ async fn measure_on(
 ) -> Result<Measured> {
     let naive_requests = (requests / 10).max(FILTERS);
     let url = format!("http://127.0.0.1:{port}");
-    // A copy of the project, so that the deploy's outputs file is not the user's.
-    let copy = Project {
-        root: dir.join("project"),
-        workspace: project.workspace.clone(),
-    };
-    for sub in ["config", "stacks", "templates"] {
-        copy_dir(&project.root.join(sub), &copy.root.join(sub))?;
-    }
-    let buffer = Arc::new(Mutex::new(String::new()));
-    let session = Session::open(
-        copy.clone(),
-        "local",
-        Ui::captured(Format::Text, buffer.clone()),
-        Some(url.clone()),
-    )?;
-    ui.step("bench", &format!("deploying the database layer into moto at {url}"));
-    let deployed = crate::actions::walk::deploy(
-        &session,
-        "database",
-        crate::actions::deploy::Options {
-            yes: true,
-            ..Default::default()
-        },
-        None,
-    )
-    .await?;
-    if let Some(e) = deployed.failure() {
-        let log = buffer.lock().map(|b| b.clone()).unwrap_or_default();
-        bail!("cannot deploy the database layer into moto: {e:#}\n{log}");
-    }
-    let aws = session.aws().await?;
+    let (session, aws) = super::database_in_moto(project, ui, dir, &url).await?;
     let names = RecommendNames::deployed(&session, &aws).await?;
     let (tables, version) = library::file_items(&project.root.join("config/seed/library"))?;
     LibraryStore::new(aws.dynamodb(), &names.dimensions_table)

@@ -77,6 +77,49 @@ pub(crate) fn replace_section(text: &str, start: &str, end: &str, section: &str)
     }
 }
 
+/// A throw-away copy of `project`'s config, stacks and templates under `dir/project` (so the
+/// deploy's outputs file is not the user's), with its database stack deployed into the moto
+/// at `url`: the copy's session and its AWS clients.
+pub(crate) async fn database_in_moto(
+    project: &crate::session::Project,
+    ui: &crate::ui::Ui,
+    dir: &Path,
+    url: &str,
+) -> Result<(crate::session::Session, mcfstore::Aws)> {
+    use std::sync::{Arc, Mutex};
+    let copy = crate::session::Project {
+        root: dir.join("project"),
+        workspace: project.workspace.clone(),
+    };
+    for sub in ["config", "stacks", "templates"] {
+        copy_dir(&project.root.join(sub), &copy.root.join(sub))?;
+    }
+    let buffer = Arc::new(Mutex::new(String::new()));
+    let session = crate::session::Session::open(
+        copy,
+        "local",
+        crate::ui::Ui::captured(crate::ui::Format::Text, buffer.clone()),
+        Some(url.to_string()),
+    )?;
+    ui.step("bench", &format!("deploying the database layer into moto at {url}"));
+    let deployed = crate::actions::walk::deploy(
+        &session,
+        "database",
+        crate::actions::deploy::Options {
+            yes: true,
+            ..Default::default()
+        },
+        None,
+    )
+    .await?;
+    if let Some(e) = deployed.failure() {
+        let log = buffer.lock().map(|b| b.clone()).unwrap_or_default();
+        bail!("cannot deploy the database layer into moto: {e:#}\n{log}");
+    }
+    let aws = session.aws().await?;
+    Ok((session, aws))
+}
+
 /// Copies a folder tree (the benchmarks' throw-away project copies).
 /// Writes `section` between the `start` and `end` markers of `docs/benchmarks.md` (a
 /// benchmark's `--write`), and says so.

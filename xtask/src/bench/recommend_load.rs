@@ -13,7 +13,6 @@
 //!   `run recommend --rescore` runs on an emulator), timed end to end, moto included.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -25,10 +24,10 @@ use serde_json::{Value, json};
 
 use crate::artifacts::{Workspace, cargo_command};
 use crate::bench::runtime::runtime_api;
-use crate::bench::{copy_dir, tempdir};
+use crate::bench::tempdir;
 use crate::local;
-use crate::session::{Project, Session};
-use crate::ui::{Format, Ui};
+use crate::session::Project;
+use crate::ui::Ui;
 use crate::workflow::library;
 use crate::workflow::recommend::{self, RecommendNames};
 
@@ -107,36 +106,7 @@ struct Figures {
 
 async fn measure(project: &Project, ui: &Ui, bootstrap: &Path, dir: &Path, port: u16, posts: usize) -> Result<Figures> {
     let url = format!("http://127.0.0.1:{port}");
-    let copy = Project {
-        root: dir.join("project"),
-        workspace: project.workspace.clone(),
-    };
-    for sub in ["config", "stacks", "templates"] {
-        copy_dir(&project.root.join(sub), &copy.root.join(sub))?;
-    }
-    let buffer = Arc::new(Mutex::new(String::new()));
-    let session = Session::open(
-        copy.clone(),
-        "local",
-        Ui::captured(Format::Text, buffer.clone()),
-        Some(url.clone()),
-    )?;
-    ui.step("bench", &format!("deploying the database layer into moto at {url}"));
-    let report = crate::actions::walk::deploy(
-        &session,
-        "database",
-        crate::actions::deploy::Options {
-            yes: true,
-            ..Default::default()
-        },
-        None,
-    )
-    .await?;
-    if let Some(e) = report.failure() {
-        let log = buffer.lock().map(|b| b.clone()).unwrap_or_default();
-        bail!("cannot deploy the database layer into moto: {e:#}\n{log}");
-    }
-    let aws = session.aws().await?;
+    let (session, aws) = super::database_in_moto(project, ui, dir, &url).await?;
     let names = RecommendNames::deployed(&session, &aws).await?;
 
     // The library: the starter's two tracks and a third.
