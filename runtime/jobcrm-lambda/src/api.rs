@@ -971,16 +971,9 @@ pub fn moves(stage: &str) -> Vec<String> {
     jobcrm::allowed(from).iter().map(|s| s.as_str().to_string()).collect()
 }
 
-/// The way to an offer, in order.
-const MAIN_LINE: [Stage; 7] = [
-    Stage::Open,
-    Stage::Screened,
-    Stage::ToApply,
-    Stage::Applied,
-    Stage::Callback,
-    Stage::Interview,
-    Stage::Offer,
-];
+/// The way to an offer, in order: `OPEN` … `OFFER`, the first seven of `Stage::ALL` (the
+/// ends follow them there).
+const MAIN_LINE: &[Stage] = Stage::ALL.split_at(7).0;
 
 fn rank(stage: Stage) -> Option<usize> {
     MAIN_LINE.iter().position(|s| *s == stage)
@@ -1157,6 +1150,10 @@ mod tests {
 
     #[test]
     fn the_furthest_stage_only_moves_forward() {
+        assert_eq!(
+            (MAIN_LINE.first(), MAIN_LINE.last()),
+            (Some(&Stage::Open), Some(&Stage::Offer))
+        );
         assert_eq!(furthest("SCREENED", Stage::ToApply), Some(Stage::ToApply));
         assert_eq!(furthest("APPLIED", Stage::ToApply), None);
         assert_eq!(furthest("INTERVIEW", Stage::Rejected), None);
