@@ -1061,13 +1061,9 @@ pub fn stats<'a>(jobs: impl Iterator<Item = &'a Job>, soon: Option<&str>) -> Sta
         if let Some(i) = stage.and_then(|s| Stage::ALL.iter().position(|x| *x == s)) {
             now[i] += 1;
         }
-        let furthest = stage
-            .and_then(rank)
-            .or_else(|| job.reached.as_deref().and_then(stage_named).and_then(rank));
-        let furthest = match (furthest, job.reached.as_deref().and_then(stage_named).and_then(rank)) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        // The further of its stage and the furthest it reached (an ended job has only the latter).
+        let left_at = job.reached.as_deref().and_then(stage_named).and_then(rank);
+        let furthest = stage.and_then(rank).max(left_at);
         let t = tracks.entry(job.track.clone()).or_default();
         t.0 += 1;
         if let Some(f) = furthest {
