@@ -971,20 +971,7 @@ pub fn moves(stage: &str) -> Vec<String> {
     jobcrm::allowed(from).iter().map(|s| s.as_str().to_string()).collect()
 }
 
-/// The way to an offer, in order: `OPEN` … `OFFER`, the first seven of `Stage::ALL` (the
-/// ends follow them there).
-const MAIN_LINE: &[Stage] = Stage::ALL.split_at(7).0;
-
-fn rank(stage: Stage) -> Option<usize> {
-    MAIN_LINE.iter().position(|s| *s == stage)
-}
-
-/// The new `reached` when a job that reached `before` moves to `to`, if it changes.
-fn furthest(before: &str, to: Stage) -> Option<Stage> {
-    let to_rank = rank(to)?;
-    let before_rank = stage_named(before).and_then(rank);
-    (before_rank.is_none_or(|b| to_rank > b)).then_some(to)
-}
+use jobcrm::funnel::{furthest, rank};
 
 pub(crate) fn day_text(day: Day) -> String {
     mcfcore::time::timestamp_from_unix(day.days() * 86_400)[..10].to_string()

@@ -6,6 +6,7 @@
 //! The stages are `jobmatch::Stage` (the screener creates `SCREENED` jobs with it).
 
 pub mod deadline;
+pub mod funnel;
 pub mod transitions;
 
 pub use deadline::{DAYS, Facts, deadline, expires};

@@ -3,8 +3,9 @@
 //! "Login and apply"), one case per job, behind a session cookie.
 //!
 //! - `GET /` the home page; `GET /login` the login page (where a missing or wrong session
-//!   cookie is sent: a 302 from any other page);
-//! - `GET /job/<slug>-<uuid>` the job page: `button#job-details-apply-button` (enabled, a link
+//!   cookie is sent: a 302 from any other page); `GET /dashboard`, a page only a signed-in
+//!   user sees (the session check's);
+//! - `GET /job/<slug>-<uuid>` or `/job/<category>/<slug>-<uuid>` the job page: `button#job-details-apply-button` (enabled, a link
 //!   to the application) or disabled with `p[data-testid="job-apply-error"]`;
 //! - `GET /job/<uuid>/apply` the resume cards (`div[data-testid="resume-card"]` with
 //!   `a.resume-link` and a radio input) and `button#application-details-save-button` in a form
@@ -109,7 +110,7 @@ impl Page {
 
 /// Whether `path` is one of the site's (not the API's).
 pub fn is_site(path: &str) -> bool {
-    path == "/" || path == "/login" || path.starts_with("/job/")
+    path == "/" || path == "/login" || path == "/dashboard" || path.starts_with("/job/")
 }
 
 fn escape(s: &str) -> String {
@@ -157,8 +158,13 @@ impl Site {
         }
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (method, parts.as_slice()) {
-            ("GET", ["job", page]) => self.job_page(uuid_of(page)),
+            ("GET", ["dashboard"]) => Page::ok(
+                "Dashboard | MyCareersFuture",
+                "<h1 data-testid=\"dashboard\">Your applications</h1>",
+            ),
             ("GET", ["job", uuid, "apply"]) => self.resumes_page(uuid),
+            // MCF's job pages: `/job/<slug>-<uuid>` and `/job/<category>/<slug>-<uuid>`.
+            ("GET", ["job", page] | ["job", _, page]) => self.job_page(uuid_of(page)),
             ("POST", ["job", uuid, "apply"]) => self.save(uuid, body),
             ("POST", ["job", uuid, "submit"]) => self.submit(uuid),
             _ => Page::not_found(path),

@@ -332,6 +332,27 @@ impl CrmStore {
         deadline: Option<&str>,
         reached: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let items = self.move_items(read, event, close_reason, deadline, reached)?;
+        let answer = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        self.settle(answer, &read.uuid, &read.track)
+    }
+
+    /// The two writes of [`CrmStore::move_stage`] (the job's update conditional on the revision
+    /// read, and the event's put), for a caller that adds them to a transaction of its own (the
+    /// apply task records its attempt in the same one).
+    pub fn move_items(
+        &self,
+        read: &Job,
+        event: &Event,
+        close_reason: Option<&str>,
+        deadline: Option<&str>,
+        reached: Option<&str>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let encode = |reason: String| StoreError::Encode {
             uuid: read.uuid.clone(),
             reason,
@@ -398,14 +419,10 @@ impl CrmStore {
             .update_expression(expression)
             .build()
             .map_err(|e| encode(e.to_string()))?;
-        let answer = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(self.event_put(&read.uuid, &read.track, event)?)
-            .send()
-            .await;
-        self.settle(answer, &read.uuid, &read.track)
+        Ok(vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.event_put(&read.uuid, &read.track, event)?,
+        ])
     }
 
     /// `Ok(false)` when a transaction was cancelled because a condition failed (another writer

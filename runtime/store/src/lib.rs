@@ -24,6 +24,8 @@
 //!
 //! plus the SDK's own: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` (an emulator).
 
+pub mod applications;
+pub mod mcf_session;
 mod aws;
 pub mod batch;
 pub mod crm;
@@ -34,6 +36,7 @@ mod posts;
 mod raw;
 pub mod record;
 
+pub use applications::{Application, ApplicationStore};
 pub use aws::{Aws, Options as AwsOptions, error_code, error_text, is_loopback, is_not_found};
 pub use error::StoreError;
 pub use library::{LibraryStore, ReplaceError, StoredLibrary};
