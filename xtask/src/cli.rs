@@ -98,6 +98,36 @@ this machine's AWS credentials (the deployed CRM is at the crm stack's CrmApiUrl
 }
 
 #[derive(Subcommand, Debug)]
+pub enum McfAction {
+    /// Check the browser's MCF cookies (signed in with Singpass) and store them encrypted in the
+    /// data bucket for the apply task; they are never printed.
+    #[command(
+        long_about = "Check the browser's MCF cookies and store them encrypted for the apply task.\n\n\
+Reads the browser's cookie export (--cookies: a JSON list of cookies, the format of a cookie-export\n\
+extension) or Playwright's storage state (--storage-state), keeps the cookies of\n\
+mycareersfuture.gov.sg, refuses the file when there is none or one has expired, and stores them\n\
+(SSE-KMS) in the environment's data bucket at session/mcf.json, which only the apply task and the\n\
+session check may read. It says how many cookies and when they expire, and warns within 3 days.\n\
+No cookie value is ever printed or logged. Exit 0 stored; 1 refused (nothing stored) or AWS failed."
+    )]
+    Session {
+        #[command(flatten)]
+        env: EnvArg,
+        /// The browser's cookie export (a JSON list of cookies).
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "storage_state",
+            conflicts_with = "storage_state"
+        )]
+        cookies: Option<PathBuf>,
+        /// Playwright's storage state (`{"cookies": [...], "origins": [...]}`).
+        #[arg(long, value_name = "FILE")]
+        storage_state: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum Command {
     /// Write the rendered CloudFormation templates and their parameters (no AWS calls).
     Render {
@@ -220,6 +250,11 @@ nothing. A sync that wrote a new version rescores the recent posts with it (`run
     Crm {
         #[command(subcommand)]
         action: CrmAction,
+    },
+    /// MCF itself: `mcf session` stores the browser's signed-in MCF session for the apply task.
+    Mcf {
+        #[command(subcommand)]
+        action: McfAction,
     },
     /// Run a workflow of the pipeline against a deployed environment.
     Run {
@@ -672,6 +707,21 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
         Command::Crm {
             action: CrmAction::Serve { env, port },
         } => commands::crm::serve(&open(&env, ui)?, port).await,
+        Command::Mcf {
+            action:
+                McfAction::Session {
+                    env,
+                    cookies,
+                    storage_state,
+                },
+        } => {
+            let (file, format) = match (cookies, storage_state) {
+                (Some(file), _) => (file, commands::mcf::Format::Cookies),
+                (None, Some(file)) => (file, commands::mcf::Format::StorageState),
+                (None, None) => anyhow::bail!("give --cookies FILE or --storage-state FILE"),
+            };
+            commands::mcf::session(&open(&env, ui)?, &file, format).await
+        }
         Command::Up { search, yes } => commands::up::run(&open(&search.env, ui)?, &search.flags(), yes).await,
         Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
         Command::Outputs { target, env, out } => commands::outputs::run(&open(&env, ui)?, &target, out).await,
@@ -775,6 +825,31 @@ mod tests {
         ));
         assert!(Cli::try_parse_from(["cargo xtask", "bench", "--runs", "2", "runtime"]).is_err());
         assert!(Cli::try_parse_from(["cargo xtask", "--output", "json", "bench", "runtime"]).is_ok());
+    }
+
+    #[test]
+    fn mcf_session_takes_one_file_of_either_format() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(["cargo xtask", "mcf", "session"].iter().chain(args)).map(|c| c.command)
+        };
+        match parse(&["--env", "dev", "--cookies", "c.json"]).expect("parses") {
+            Command::Mcf {
+                action:
+                    McfAction::Session {
+                        env,
+                        cookies,
+                        storage_state,
+                    },
+            } => {
+                assert_eq!(env.env, "dev");
+                assert_eq!(cookies, Some(PathBuf::from("c.json")));
+                assert_eq!(storage_state, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(&["--storage-state", "s.json"]).is_ok());
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["--cookies", "c.json", "--storage-state", "s.json"]).is_err());
     }
 
     #[test]

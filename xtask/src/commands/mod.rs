@@ -10,6 +10,7 @@ pub mod drift;
 pub mod lint;
 pub mod local;
 pub mod logs;
+pub mod mcf;
 pub mod outputs;
 pub mod promote;
 pub mod recommend;
