@@ -971,7 +971,7 @@ pub fn moves(stage: &str) -> Vec<String> {
     jobcrm::allowed(from).iter().map(|s| s.as_str().to_string()).collect()
 }
 
-use jobcrm::funnel::{furthest, rank};
+use jobcrm::funnel::{MAIN_LINE, furthest, rank};
 
 pub(crate) fn day_text(day: Day) -> String {
     mcfcore::time::timestamp_from_unix(day.days() * 86_400)[..10].to_string()
