@@ -141,7 +141,7 @@ fn an_export_is_checked_and_stored_encrypted_and_a_refused_one_writes_nothing() 
     session(&p, &moto, "--storage-state", &state, &[])
         .0
         .ok()
-        .contains("1 MCF cookie ")
+        .contains("(1 MCF cookie, SSE-KMS)")
         .contains("only session cookies, whose end MCF decides");
     let (doc, _) = stored(&moto, &bucket).expect("the storage state's session is stored");
     assert_eq!(doc["cookies"].as_array().unwrap().len(), 1);
