@@ -420,6 +420,24 @@ Exit codes: 0 the data landed (rejected documents are kept under rejects/ with t
 1 the scrape failed or was blocked, or documents stayed on the queue."
     )]
     Search(SearchArgs),
+    /// Apply on MCF for the CRM's jobs in TOAPPLY, in this machine's headless Chromium, with the
+    /// session `mcf session` stored: a dry run unless --submit.
+    #[command(
+        long_about = "Apply on MCF for the CRM's jobs in TOAPPLY (the apply task's run, in this process).\n\n\
+Reads the session `cargo xtask mcf session` stored, opens a headless Chromium of this machine\n\
+(MCFAPPLY_CHROMIUM, else Debian's chromium-headless-shell or chromium) and follows MCF's apply flow\n\
+for each job with its CV version. A dry run (the default) stops at the submit button and records\n\
+dry_run_ok; --submit submits, and only MCF's confirmation counts as applied (the job moves to\n\
+APPLIED). Every attempt is recorded in the applications table, with a screenshot and the page's\n\
+HTML of every failure and dry run under evidence/ in the data bucket. A job applied to, or with an\n\
+attempt in progress, is never submitted again. MCF's login page stops the run: the rest stay\n\
+TOAPPLY, the session is marked expired and the notification topic told.\n\n\
+On an emulator MCF's website is a fake one started here (mcffixture; its session is\n\
+config/seed/mcf-cookies.json), unless --site names one.\n\n\
+Exit codes: 0 the run went through its jobs (each outcome shown and recorded); 1 an error stopped\n\
+it; 3 the session is missing or expired."
+    )]
+    Apply(ApplyArgs),
     /// Score the posts that landed since the last play of the posts stream and screen the best
     /// into the CRM (an emulator: the stream is played here through the recommender's handler;
     /// on AWS the deployed function does it by itself), or rescore the recent posts after a
@@ -451,6 +469,27 @@ pub struct RecommendArgs {
     /// as the repository's MCF captures (2025-05-19). An emulator only.
     #[arg(long, value_name = "DAY")]
     pub as_of: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Submit the applications (default: a dry run up to the submit button).
+    #[arg(long)]
+    pub submit: bool,
+    /// Only this job (`<uuid>~<track>` as the CRM shows it, or a uuid).
+    #[arg(long, value_name = "ID")]
+    pub job: Option<String>,
+    /// MCF's website, or a fake one's origin (default: MCF; on an emulator a fake started here).
+    #[arg(long, value_name = "URL")]
+    pub site: Option<String>,
+    /// Seconds between two jobs.
+    #[arg(long, value_name = "SECONDS")]
+    pub pause: Option<f64>,
+    /// At most this many attempts.
+    #[arg(long, value_name = "N")]
+    pub max_jobs: Option<usize>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -684,6 +723,18 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
         Command::Run {
             workflow: Workflow::Search(args),
         } => commands::search::run(&open(&args.env, ui)?, &args.flags()).await,
+        Command::Run {
+            workflow: Workflow::Apply(args),
+        } => {
+            let flags = commands::apply::Flags {
+                submit: args.submit,
+                job: args.job.clone(),
+                site: args.site.clone(),
+                pause: args.pause,
+                max_jobs: args.max_jobs,
+            };
+            commands::apply::run(&open(&args.env, ui)?, &flags).await
+        }
         Command::Run {
             workflow: Workflow::Recommend(args),
         } => {

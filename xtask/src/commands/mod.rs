@@ -2,6 +2,7 @@
 //! bottom. The work itself lives below (`actions`, `release`, `artifacts`, `workflow`, `cfn`):
 //! no verb imports another.
 
+pub mod apply;
 pub mod build;
 pub mod crm;
 pub mod deploy;

@@ -8,6 +8,7 @@
 //! batch semantics. In AWS the deployed Lambda consumes the queue itself, so there the
 //! search stops after queueing unless told to drain.
 
+pub mod apply;
 pub mod health;
 pub mod library;
 pub mod profiles;
