@@ -169,6 +169,8 @@ fn main() -> Result<()> {
                     token_path,
                     // Leads by URL are not listed: never called.
                     mcf_url: "http://127.0.0.1:9".into(),
+                    applications_table: None,
+                    apply_task: None,
                 },
                 requests,
                 naive_requests,

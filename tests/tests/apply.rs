@@ -407,3 +407,73 @@ fn on_the_emulator_the_deployer_starts_the_fake_site_itself() {
         .contains("dry_run_ok")
         .contains("1 job(s) in TOAPPLY, 1 attempted");
 }
+
+/// The apply benchmark's peer (bench/apply_playwright.py, the original's flow in Playwright for
+/// Python) ends the same cases in the same outcomes as `mcfapply` against the same fake site,
+/// so that `cargo xtask bench apply` compares like with like. Needs the Playwright virtualenv
+/// `.ci/run` makes (MCFPIPE_PLAYWRIGHT_PYTHON); skipped without it unless
+/// MCFPIPE_REQUIRE_BROWSER=1.
+#[test]
+fn the_benchmarks_playwright_peer_ends_each_case_as_ours_does() {
+    if !browser_or_skip() {
+        return;
+    }
+    let python = match std::env::var("MCFPIPE_PLAYWRIGHT_PYTHON") {
+        Ok(p) if !p.is_empty() => p,
+        _ if std::env::var("MCFPIPE_REQUIRE_BROWSER").as_deref() == Ok("1") => {
+            panic!("MCFPIPE_REQUIRE_BROWSER=1 and MCFPIPE_PLAYWRIGHT_PYTHON is not set (.ci/run sets it)")
+        }
+        _ => {
+            eprintln!("SKIPPED: MCFPIPE_PLAYWRIGHT_PYTHON is not set");
+            return;
+        }
+    };
+    let site = FixtureServer::default_on_free_port().unwrap();
+    site.site(|s| {
+        s.cases.insert("closed".into(), Case::Closed);
+        s.cases.insert("questions".into(), Case::Questionnaire);
+        s.cases.insert("already".into(), Case::AlreadyApplied);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs.json");
+    let list: Vec<Value> = [
+        ("normal", "11.4"),
+        ("closed", "11.4"),
+        ("questions", "11.4"),
+        ("already", "11.4"),
+        ("nocv", "12.0"),
+    ]
+    .iter()
+    .map(|(u, cv)| serde_json::json!({"uuid": u, "url": to_apply(u, cv).0.url, "cv_version": cv}))
+    .collect();
+    std::fs::write(&jobs, serde_json::to_vec(&list).unwrap()).unwrap();
+    let out = std::process::Command::new(&python)
+        .arg(mcfpipe_e2e::repo_root().join("bench/apply_playwright.py"))
+        .args(["--site", site.url()])
+        .arg("--chromium")
+        .arg(find_browser().unwrap())
+        .arg("--jobs")
+        .arg(&jobs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes: Vec<&str> = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "dry_run_ok",
+            "07_post_closed",
+            "02_questionnaire",
+            "01_applied",
+            "06_cv_not_found"
+        ],
+        "the same outcomes as mcfapply's flow (runtime/mcfapply/tests/flow.rs) on the same cases"
+    );
+    assert_eq!(site.submits("normal"), 0, "a dry run");
+}

@@ -37,6 +37,7 @@ fn rt() -> &'static tokio::runtime::Runtime {
 }
 const DIMENSIONS: &str = "mcfpipe-local-dimensions";
 const POSTS: &str = "mcfpipe-local-posts";
+const APPLICATIONS: &str = "mcfpipe-local-applications";
 const TOKEN_PATH: &str = "/mcfpipe/local/crm/tokens/";
 
 struct Setup {
@@ -82,6 +83,8 @@ fn setup() -> Setup {
             posts_table: POSTS.into(),
             token_path: TOKEN_PATH.into(),
             mcf_url: mcf.url().to_string(),
+            applications_table: Some(APPLICATIONS.into()),
+            apply_task: None,
         },
     )
     .with_log(Log::new("crm", log.clone()));
@@ -696,4 +699,229 @@ fn random_requests_from_two_tabs_never_fail_the_server_or_the_history() {
             "{id}: one event per change that went through, none lost"
         );
     }
+}
+
+/// The apply side of the API: `GET /session` before and after a check recorded the state, a
+/// job's latest attempt in its detail, and "apply now": 503 with advice where the CRM has no
+/// apply task, and with one, ECS `RunTask` on moto with the request's choices as the
+/// container's environment overrides (moto records the task; it runs nothing).
+#[test]
+fn the_session_a_jobs_attempt_and_apply_now() {
+    let s = setup();
+    let r = s.call("/session", Request::new("GET", "/session"));
+    let v = r.json_body();
+    assert_eq!(
+        (r.status, v["state"].as_str(), v["apply_now"].as_bool()),
+        (200, Some("unchecked"), Some(false))
+    );
+    rt().block_on(mcfstore::mcf_session::write(
+        &s.aws.dynamodb(),
+        DIMENSIONS,
+        &mcfstore::mcf_session::SessionState {
+            state: "expires_soon".into(),
+            valid_until: Some("2026-12-01T00:00:00Z".into()),
+            last_checked: "2026-11-29T01:00:00Z".into(),
+            last_result: "signed in".into(),
+            checked_by: "check".into(),
+            notified_at: None,
+        },
+    ))
+    .unwrap();
+    let v = s.call("/session", Request::new("GET", "/session")).json_body();
+    assert_eq!(
+        (v["state"].as_str(), v["valid_until"].as_str(), v["checked_by"].as_str()),
+        (Some("expires_soon"), Some("2026-12-01T00:00:00Z"), Some("check"))
+    );
+
+    // A job's latest attempt shows in its detail.
+    let job = s.crm_job("a2000000000000000000000000000002", "Analytics Engineer");
+    let created = Event {
+        at: job.created_at.clone(),
+        from: None,
+        to: "SCREENED".into(),
+        actor: "screener".into(),
+        note: None,
+        revision: 1,
+    };
+    assert!(rt().block_on(s.crm().create(&job, &created)).unwrap());
+    let id = mcfcore::layout::crm::job_id(&job.uuid, &job.track);
+    let r = s.call("/jobs/{id}", Request::new("GET", &jobs_path(&id)));
+    assert_eq!(r.json_body().get("application"), None, "no attempt yet");
+    let attempt = mcfstore::Application {
+        uuid: job.uuid.clone(),
+        track: job.track.clone(),
+        outcome: "06_cv_not_found".into(),
+        started_at: "2026-11-29T02:00:00Z".into(),
+        finished_at: Some("2026-11-29T02:00:02Z".into()),
+        dry_run: false,
+        cv_version: Some("12.0".into()),
+        detail: Some("no resume card holds CV \"12.0\"".into()),
+        url: None,
+        evidence_png: Some("evidence/x.png".into()),
+        evidence_html: Some("evidence/x.html".into()),
+        seconds: Some(2.0),
+        by: Some("task".into()),
+    };
+    assert!(
+        rt().block_on(mcfstore::ApplicationStore::new(s.aws.dynamodb(), APPLICATIONS).finish(&attempt, false, vec![]))
+            .unwrap()
+    );
+    let detail = s.call("/jobs/{id}", Request::new("GET", &jobs_path(&id))).json_body();
+    assert_eq!(detail["application"]["outcome"], "06_cv_not_found", "{detail}");
+    assert_eq!(detail["application"]["evidence_png"], "evidence/x.png");
+
+    // No apply task here: 503, saying what to do instead.
+    let r = rt().block_on(
+        s.app
+            .handle(Request::new("POST", "/apply").json(&json!({})).bearer(&s.token)),
+    );
+    assert_eq!(r.status, 503);
+    check_answer(&s.doc, "POST", "/apply", r.status, &r.json_body()).expect("the 503 as documented");
+    assert!(error(&r).2.contains("cargo xtask run apply"), "{}", error(&r).2);
+    let r = s.call("/apply", Request::new("POST", "/apply").json(&json!({"submit": "yes"})));
+    assert_eq!((r.status, error(&r).1.as_deref()), (400, Some("submit")));
+
+    // With one: RunTask on moto, the choices as overrides.
+    let ecs = aws_sdk_ecs::Client::new(&s.aws.sdk().clone());
+    let ec2 = aws_sdk_ec2::Client::new(&s.aws.sdk().clone());
+    // moto places a Fargate task's network interface in a real subnet.
+    let (subnet, group) = rt().block_on(async {
+        let vpc = ec2.create_vpc().cidr_block("10.9.0.0/16").send().await.unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        // As the networking stack's VPC has it; moto's task attachment needs the ENI's DNS name.
+        ec2.modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_hostnames(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .unwrap();
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block("10.9.1.0/24")
+            .send()
+            .await
+            .unwrap();
+        let group = ec2
+            .create_security_group()
+            .vpc_id(&vpc)
+            .group_name("apply")
+            .description("apply")
+            .send()
+            .await
+            .unwrap();
+        (
+            subnet.subnet().unwrap().subnet_id().unwrap().to_string(),
+            group.group_id().unwrap().to_string(),
+        )
+    });
+    let (cluster, task_definition) = rt().block_on(async {
+        let cluster = ecs.create_cluster().cluster_name("mcfpipe-local-apply").send().await.unwrap();
+        let def = ecs
+            .register_task_definition()
+            .family("mcfpipe-local-apply")
+            .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+            .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+            .cpu("1024")
+            .memory("2048")
+            .container_definitions(
+                // moto sums the containers' own memory to place a task (a container without
+                // one makes RunTask fail there with a 500); on AWS the task's is enough.
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("mcfapply")
+                    .memory_reservation(1024)
+                    .image("127.0.0.1:5000/mcfapply@sha256:0000000000000000000000000000000000000000000000000000000000000000")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        (
+            cluster.cluster().unwrap().cluster_arn().unwrap().to_string(),
+            def.task_definition().unwrap().task_definition_arn().unwrap().to_string(),
+        )
+    });
+    let app = App::new(
+        &s.aws,
+        Settings {
+            crm_table: CRM.into(),
+            dimensions_table: DIMENSIONS.into(),
+            posts_table: POSTS.into(),
+            token_path: TOKEN_PATH.into(),
+            mcf_url: "http://127.0.0.1:9".into(),
+            applications_table: Some(APPLICATIONS.into()),
+            apply_task: Some(jobcrm_lambda::ApplyTask {
+                cluster: cluster.clone(),
+                task_definition,
+                container: "mcfapply".into(),
+                subnets: vec![subnet],
+                security_groups: vec![group],
+                public_ip: true,
+            }),
+        },
+    );
+    let r = rt().block_on(
+        app.handle(
+            Request::new("POST", "/apply")
+                .json(&json!({"job": id, "submit": true}))
+                .bearer(&s.token),
+        ),
+    );
+    // Where moto stops: its RunTask answer gives the containers' `cpu` as a number where ECS's
+    // model has a string, so the SDK cannot read the answer and the API says 503 with the
+    // answer's text. The task moto started is read from its own state instead
+    // (`/moto-api/data.json`). On AWS the answer is read and the API answers 202 with the ARN.
+    let body = String::from_utf8_lossy(&r.body).to_string();
+    if r.status == 202 {
+        s.conforms("POST", "/apply", &r);
+        assert!(
+            r.json_body()["task"].as_str().is_some_and(|t| t.contains(":task/")),
+            "{body}"
+        );
+    } else {
+        assert_eq!(r.status, 503, "{body}");
+        assert!(body.contains("ECS RunTask: HTTP 200 without an AWS error"), "{body}");
+    }
+    let (status, _, bytes) = mcfpipe_e2e::http_get(
+        &format!("127.0.0.1:{}", s._moto.port),
+        "/moto-api/data.json",
+        "application/json",
+    );
+    assert_eq!(status, 200);
+    let state: Value = serde_json::from_slice(&bytes).expect("moto's state");
+    let tasks = state["ecs"]["Task"].as_array().expect("ECS tasks in moto's state");
+    assert_eq!(tasks.len(), 1, "one task started: {tasks:?}");
+    let t = &tasks[0];
+    assert_eq!(t["started_by"], "crm:user:me", "{t}");
+    assert!(
+        t["task_definition_arn"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("mcfpipe-local-apply"),
+        "{t}"
+    );
+    let env = &t["overrides"]["containerOverrides"][0];
+    assert_eq!(env["name"], "mcfapply", "{t}");
+    assert_eq!(
+        env["environment"],
+        json!([{"name": "MCFAPPLY_JOB", "value": id}, {"name": "MCFAPPLY_SUBMIT", "value": "true"}]),
+        "{t}"
+    );
+    let subnet_attached = t["attachments"][0]["details"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|x| x["name"] == "subnetId"));
+    assert!(subnet_attached, "the task's network interface in the given subnet: {t}");
+    let v = rt()
+        .block_on(app.handle(Request::new("GET", "/session").bearer(&s.token)))
+        .json_body();
+    assert_eq!(v["apply_now"], true);
+    // An unknown job is a 404, and nothing is started.
+    let r = rt().block_on(
+        app.handle(
+            Request::new("POST", "/apply")
+                .json(&json!({"job": "nope~data"}))
+                .bearer(&s.token),
+        ),
+    );
+    assert_eq!(r.status, 404);
 }

@@ -33,6 +33,7 @@ use xtask::workflow::library;
 const CRM: &str = "mcfpipe-local-crm";
 const DIMENSIONS: &str = "mcfpipe-local-dimensions";
 const POSTS: &str = "mcfpipe-local-posts";
+const APPLICATIONS: &str = "mcfpipe-local-applications";
 const USER: &str = "tester";
 const TRACK: &str = "data";
 const CREATED: &str = "2026-11-29T01:00:00Z";
@@ -169,6 +170,43 @@ fn the_page_moves_jobs_by_button_and_by_drag_and_the_table_holds_each_move() {
             .send()
             .await
             .expect("the token's hash in SSM");
+        // The apply side: the session's state as the daily check left it, and a job's failed
+        // attempt.
+        mcfstore::mcf_session::write(
+            &aws.dynamodb(),
+            DIMENSIONS,
+            &mcfstore::mcf_session::SessionState {
+                state: "expired".into(),
+                valid_until: Some("2026-11-28T00:00:00Z".into()),
+                last_checked: "2026-11-29T01:00:00Z".into(),
+                last_result: "MCF sent the login page".into(),
+                checked_by: "check".into(),
+                notified_at: Some("2026-11-29T01:00:01Z".into()),
+            },
+        )
+        .await
+        .expect("the session's state");
+        let attempt = mcfstore::Application {
+            uuid: "u-de".into(),
+            track: TRACK.into(),
+            outcome: "07_post_closed".into(),
+            started_at: "2026-11-29T02:00:00Z".into(),
+            finished_at: Some("2026-11-29T02:00:03Z".into()),
+            dry_run: false,
+            cv_version: Some("data-1.0".into()),
+            detail: Some("MCF says: This job is no longer accepting applications".into()),
+            url: None,
+            evidence_png: Some("evidence/2026-11-29/u-de/x.png".into()),
+            evidence_html: Some("evidence/2026-11-29/u-de/x.html".into()),
+            seconds: Some(1.0),
+            by: Some("task".into()),
+        };
+        assert!(
+            mcfstore::ApplicationStore::new(aws.dynamodb(), APPLICATIONS)
+                .finish(&attempt, false, vec![])
+                .await
+                .expect("the attempt")
+        );
     });
     let settings = Settings {
         crm_table: CRM.into(),
@@ -176,6 +214,8 @@ fn the_page_moves_jobs_by_button_and_by_drag_and_the_table_holds_each_move() {
         posts_table: POSTS.into(),
         token_path: token_path.clone(),
         mcf_url: "http://127.0.0.1:9".into(),
+        applications_table: Some(APPLICATIONS.into()),
+        apply_task: None,
     };
     let app = Arc::new(App::new(&aws, settings));
     let listener = rt
@@ -265,7 +305,28 @@ fn the_page_moves_jobs_by_button_and_by_drag_and_the_table_holds_each_move() {
         ),
         (Some("SCREENED"), "TOAPPLY", "user:tester", 2)
     );
+    // The MCF session's state, as recorded, in its area.
+    let session = b.wait_for(
+        "the session's state",
+        "const e = document.querySelector('[data-testid=session-expired]'); return e && document.querySelector('[data-testid=session-state]').textContent",
+        json!([]),
+    );
+    assert!(
+        session.as_str().unwrap_or_default().contains("cargo xtask mcf session")
+            && session.as_str().unwrap_or_default().contains("MCF sent the login page"),
+        "{session}"
+    );
     b.click(&format!("open-{}", id("u-de")));
+    let outcome = b.wait_for(
+        "the job's latest application attempt",
+        "return document.querySelector('[data-testid=application-outcome]')?.textContent",
+        json!([]),
+    );
+    assert!(
+        outcome.as_str().unwrap_or_default().contains("07_post_closed"),
+        "{outcome}"
+    );
+    assert!(b.text("application-detail").contains("no longer accepting"));
     let history = b.wait_for(
         "the move in the detail's history",
         "const h = document.querySelector('[data-testid=history]');

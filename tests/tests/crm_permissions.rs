@@ -19,6 +19,7 @@ const STACK: &str = "crm";
 const CRM: &str = "mcfpipe-local-crm";
 const DIMENSIONS: &str = "mcfpipe-local-dimensions";
 const POSTS: &str = "mcfpipe-local-posts";
+const APPLICATIONS: &str = "mcfpipe-local-applications";
 
 fn job(uuid: &str, deadline: &str) -> (Job, Event) {
     let at = "2026-11-20T01:00:00Z";
@@ -93,6 +94,8 @@ fn exercise(p: &Project, moto: &Moto) -> Vec<Call> {
                 posts_table: POSTS.into(),
                 token_path: auth::token_path("mcfpipe", "local"),
                 mcf_url: mcf.url().to_string(),
+                applications_table: Some(APPLICATIONS.into()),
+                apply_task: None,
             },
         );
         let call = |req: Request| {
@@ -115,6 +118,7 @@ fn exercise(p: &Project, moto: &Moto) -> Vec<Call> {
         call(Request::new("POST", "/jobs").json(&json!({"track": "data", "url": url}))).await;
         call(Request::new("GET", "/tracks")).await;
         call(Request::new("GET", "/stats")).await;
+        call(Request::new("GET", "/session")).await;
         call(Request::new("GET", "/config/match.age_weeks")).await;
         call(Request::new("PUT", "/config/match.age_weeks").json(&json!({"value": 5}))).await;
         let report = jobcrm_lambda::expire::run(&app, "2026-12-01").await.unwrap();

@@ -558,6 +558,23 @@ pub enum BenchCommand {
     /// emulator, against the naive way (the stage index queried per request); its Lambda
     /// binary's init time, cold first request and peak memory; its zip.
     Crm(CrmBenchOptions),
+    /// The time per application: `cargo xtask run apply` as typed (dry run, then submit) on
+    /// moto against the fake MCF website, against the original's flow in Playwright for Python
+    /// driving the same Chromium.
+    Apply(ApplyBenchOptions),
+}
+
+#[derive(Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyBenchOptions {
+    /// Runs of each measurement (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Fresh TOAPPLY jobs per run.
+    #[arg(long, default_value_t = 10)]
+    pub jobs: usize,
+    /// Also write the table into its section of docs/benchmarks.md.
+    #[arg(long)]
+    pub write: bool,
 }
 
 #[derive(Args, Debug, Clone, Copy, PartialEq, Eq)]
@@ -816,6 +833,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             Some(BenchCommand::Recommend(o)) => bench::recommend::run(&project, &ui, o.runs, o.write).await,
             Some(BenchCommand::RecommendLoad(o)) => bench::recommend_load::run(&project, &ui, o.posts).await,
             Some(BenchCommand::Crm(o)) => bench::crm::run(&project, &ui, o.runs, o.items, o.requests, o.write).await,
+            Some(BenchCommand::Apply(o)) => bench::apply::run(&project, &ui, o.runs, o.jobs, o.write).await,
             Some(BenchCommand::Promote(o)) => {
                 bench::promote::run(&project, &ui, o.options.runs, o.options.write, o.cold).await
             }

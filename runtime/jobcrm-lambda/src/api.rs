@@ -14,6 +14,8 @@
 //! | `GET /tracks` | the library's tracks |
 //! | `GET`, `PUT /config/{key}` | one value of the library's config table, through config sync's checks |
 //! | `GET /stats` | the funnel |
+//! | `GET /session` | the MCF session's state (the apply task's), never the session |
+//! | `POST /apply` | "apply now": the apply task started on ECS (`RunTask`) |
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,10 +54,52 @@ pub struct Settings {
     pub token_path: String,
     /// MCF's API (`https://api.mycareersfuture.gov.sg`), for leads given by URL.
     pub mcf_url: String,
+    /// The applications table, for a job's latest attempt; `None`: not shown.
+    pub applications_table: Option<String>,
+    /// The apply task "apply now" starts; `None`: `POST /apply` answers 503 with advice.
+    pub apply_task: Option<ApplyTask>,
+}
+
+/// Where the apply task runs (the apply stack's outputs, given to the function).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyTask {
+    pub cluster: String,
+    pub task_definition: String,
+    /// The container's name in the task definition (for the overrides).
+    pub container: String,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    /// Whether the task gets a public IP (public subnets without a NAT).
+    pub public_ip: bool,
+}
+
+impl ApplyTask {
+    /// `APPLY_CLUSTER`, `APPLY_TASK_DEFINITION`, `APPLY_CONTAINER`, `APPLY_SUBNETS` and
+    /// `APPLY_SECURITY_GROUPS` (comma-separated), `APPLY_PUBLIC_IP` (`ENABLED`); `None` unless
+    /// the cluster and task definition are set.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Option<ApplyTask> {
+        let list = |v: Option<String>| -> Vec<String> {
+            v.unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        Some(ApplyTask {
+            cluster: get("APPLY_CLUSTER")?,
+            task_definition: get("APPLY_TASK_DEFINITION")?,
+            container: get("APPLY_CONTAINER").unwrap_or_else(|| "mcfapply".into()),
+            subnets: list(get("APPLY_SUBNETS")),
+            security_groups: list(get("APPLY_SECURITY_GROUPS")),
+            public_ip: get("APPLY_PUBLIC_IP").is_none_or(|v| v.eq_ignore_ascii_case("ENABLED")),
+        })
+    }
 }
 
 impl Settings {
-    /// `CRM_TABLE`, `DIMENSIONS_TABLE`, `POSTS_TABLE`, `TOKEN_PATH`, `MCF_URL`.
+    /// `CRM_TABLE`, `DIMENSIONS_TABLE`, `POSTS_TABLE`, `TOKEN_PATH`, `MCF_URL`; optionally
+    /// `APPLICATIONS_TABLE` and the apply task's ([`ApplyTask::from_lookup`]).
     pub fn from_env() -> Result<Settings, String> {
         let get = |var: &str| {
             std::env::var(var)
@@ -69,6 +113,8 @@ impl Settings {
             posts_table: get("POSTS_TABLE")?,
             token_path: get("TOKEN_PATH")?,
             mcf_url: get("MCF_URL")?,
+            applications_table: get("APPLICATIONS_TABLE").ok(),
+            apply_task: ApplyTask::from_lookup(|v| get(v).ok()),
         })
     }
 }
@@ -88,6 +134,11 @@ pub struct App {
     background: Arc<std::sync::Mutex<(bool, Option<Instant>)>>,
     http: reqwest::Client,
     mcf_url: String,
+    applications: Option<mcfstore::ApplicationStore>,
+    dimensions_table: String,
+    apply_task: Option<ApplyTask>,
+    ecs: aws_sdk_ecs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
     log: Log,
     clock: Arc<dyn Fn() -> String + Send + Sync>,
 }
@@ -109,6 +160,20 @@ impl App {
                 .build()
                 .unwrap_or_default(),
             mcf_url: settings.mcf_url.trim_end_matches('/').to_string(),
+            applications: settings
+                .applications_table
+                .as_ref()
+                .map(|t| mcfstore::ApplicationStore::new(aws.dynamodb(), t)),
+            dimensions_table: settings.dimensions_table.clone(),
+            apply_task: settings.apply_task.clone(),
+            ecs: {
+                let mut conf = aws_sdk_ecs::config::Builder::from(aws.sdk());
+                if let Some(i) = aws.record_interceptor() {
+                    conf = conf.interceptor(i);
+                }
+                aws_sdk_ecs::Client::from_conf(conf.build())
+            },
+            dynamodb: aws.dynamodb(),
             log: Log::new("crm", Arc::new(mcfcore::log::Stdout)),
             clock: Arc::new(mcfstore::now_utc),
         }
@@ -179,7 +244,8 @@ impl App {
             ["jobs"] => &["GET", "POST"],
             ["jobs", _] => &["GET", "PATCH"],
             ["jobs", _, "transitions"] => &["POST"],
-            ["tracks"] | ["stats"] => &["GET"],
+            ["tracks"] | ["stats"] | ["session"] => &["GET"],
+            ["apply"] => &["POST"],
             ["config", _] => &["GET", "PUT"],
             [] | ["openapi.json"] => &["GET"],
             _ => {
@@ -212,6 +278,8 @@ impl App {
             ("POST", ["jobs", id, "transitions"]) => self.transition(req, id, &actor).await,
             ("GET", ["tracks"]) => self.tracks().await,
             ("GET", ["stats"]) => self.stats().await,
+            ("GET", ["session"]) => self.session().await,
+            ("POST", ["apply"]) => self.apply_now(req, &actor).await,
             ("GET", ["config", key]) => self.config_get(key).await,
             ("PUT", ["config", key]) => self.config_put(req, key, &actor).await,
             _ => Response::not_found(format!("no route {method} {}", req.path)),
@@ -323,6 +391,13 @@ impl App {
             Ok(h) => h,
             Err(e) => return unavailable(e.to_string()),
         };
+        let application = match &self.applications {
+            Some(apps) => match apps.latest(&job.uuid).await {
+                Ok(a) => a.as_ref().map(ApplicationView::from),
+                Err(e) => return unavailable(e.to_string()),
+            },
+            None => None,
+        };
         self.index.lock().await.put(job.clone());
         let reasons = job.reasons.as_deref().and_then(|r| serde_json::from_str(r).ok());
         Response::json(
@@ -333,6 +408,7 @@ impl App {
                 reasons,
                 moves: moves(&job.stage),
                 close_reasons: CloseReason::ALL.iter().map(|r| r.as_str().to_string()).collect(),
+                application,
             },
         )
     }
@@ -840,6 +916,133 @@ impl App {
         match self.library.load().await {
             Ok(library) => Response::json(200, &tracks_of(&library)),
             Err(e) => unavailable(e.to_string()),
+        }
+    }
+
+    async fn session(&self) -> Response {
+        match mcfstore::mcf_session::read(&self.dynamodb, &self.dimensions_table).await {
+            Ok(state) => Response::json(
+                200,
+                &match state {
+                    Some(st) => SessionView {
+                        state: st.state,
+                        valid_until: st.valid_until,
+                        last_checked: Some(st.last_checked),
+                        last_result: Some(st.last_result),
+                        checked_by: Some(st.checked_by),
+                        notified_at: st.notified_at,
+                        apply_now: self.apply_task.is_some(),
+                    },
+                    None => SessionView {
+                        state: "unchecked".into(),
+                        valid_until: None,
+                        last_checked: None,
+                        last_result: None,
+                        checked_by: None,
+                        notified_at: None,
+                        apply_now: self.apply_task.is_some(),
+                    },
+                },
+            ),
+            Err(e) => unavailable(e.to_string()),
+        }
+    }
+
+    /// "Apply now": the apply task started (ECS `RunTask`) with the request's choices as
+    /// overrides of its environment.
+    async fn apply_now(&self, req: &Request, actor: &str) -> Response {
+        let body: ApplyRequest = if req.body.is_empty() {
+            ApplyRequest::default()
+        } else {
+            match req.body_as() {
+                Ok(b) => b,
+                Err(r) => return r,
+            }
+        };
+        let Some(task) = &self.apply_task else {
+            return Response::error(
+                503,
+                "unavailable",
+                None,
+                "\"apply now\" starts the apply task on AWS (ECS), and this CRM has none: deploy the apply stack, or run `cargo xtask run apply --env ENV` from a machine with Chromium"
+                    .to_string(),
+            );
+        };
+        if let Some(id) = &body.job {
+            if let Err(r) = self.read(id).await {
+                return r;
+            }
+        }
+        let mut env = Vec::new();
+        let pair = |k: &str, v: String| aws_sdk_ecs::types::KeyValuePair::builder().name(k).value(v).build();
+        if let Some(id) = &body.job {
+            env.push(pair("MCFAPPLY_JOB", id.clone()));
+        }
+        if let Some(submit) = body.submit {
+            env.push(pair("MCFAPPLY_SUBMIT", submit.to_string()));
+        }
+        let overrides = aws_sdk_ecs::types::TaskOverride::builder()
+            .container_overrides(
+                aws_sdk_ecs::types::ContainerOverride::builder()
+                    .name(&task.container)
+                    .set_environment(Some(env))
+                    .build(),
+            )
+            .build();
+        let network = aws_sdk_ecs::types::NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                match aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                    .set_subnets(Some(task.subnets.clone()))
+                    .set_security_groups(Some(task.security_groups.clone()))
+                    .assign_public_ip(if task.public_ip {
+                        aws_sdk_ecs::types::AssignPublicIp::Enabled
+                    } else {
+                        aws_sdk_ecs::types::AssignPublicIp::Disabled
+                    })
+                    .build()
+                {
+                    Ok(c) => c,
+                    Err(e) => return unavailable(format!("the apply task's network: {e}")),
+                },
+            )
+            .build();
+        let answer = self
+            .ecs
+            .run_task()
+            .cluster(&task.cluster)
+            .task_definition(&task.task_definition)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            .count(1)
+            .started_by(format!("crm:{}", actor.chars().take(30).collect::<String>()))
+            .network_configuration(network)
+            .overrides(overrides)
+            .send()
+            .await;
+        match answer {
+            Ok(out) => {
+                if let Some(f) = out.failures().first() {
+                    return unavailable(format!(
+                        "ECS did not start the apply task: {} ({})",
+                        f.reason().unwrap_or("no reason"),
+                        f.detail().unwrap_or_default()
+                    ));
+                }
+                let arn = out
+                    .tasks()
+                    .first()
+                    .and_then(|t| t.task_arn())
+                    .unwrap_or_default()
+                    .to_string();
+                Response::json(
+                    202,
+                    &ApplyStarted {
+                        task: arn,
+                        submit: body.submit,
+                        job: body.job,
+                    },
+                )
+            }
+            Err(e) => unavailable(format!("ECS RunTask: {}", mcfstore::error_text(&e))),
         }
     }
 

@@ -26,7 +26,7 @@ pub mod openapi;
 pub mod serve;
 pub mod types;
 
-pub use api::{App, Refresh, Settings};
+pub use api::{App, ApplyTask, Refresh, Settings};
 pub use http::{Request, Response};
 
 /// The web page: one file, its script and style inline, nothing fetched from elsewhere.

@@ -190,6 +190,9 @@ pub struct JobDetail {
     pub moves: Vec<String>,
     /// The reasons a move to `CLOSED` takes.
     pub close_reasons: Vec<String>,
+    /// Its latest application attempt, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<ApplicationView>,
 }
 
 /// `POST /jobs`: a lead. Either an MCF job's `url` (fetched and parsed by the pipeline's
@@ -346,4 +349,87 @@ pub struct ExpiryReport {
     pub expired: Vec<String>,
     /// Ids another writer changed first (left for tomorrow).
     pub raced: Vec<String>,
+}
+
+/// The latest application attempt of a job (the applications table's `STATUS`), shown on the
+/// job: a failure's reason stays with a job left in `TOAPPLY`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationView {
+    /// `01_applied` … `09_session_expired`, `dry_run_ok`, `91_invalid_input`, or `in_progress`.
+    pub outcome: String,
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    pub dry_run: bool,
+    /// What happened, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The data bucket's keys of the page's screenshot and HTML when it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_png: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_html: Option<String>,
+    /// `task`, `xtask`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+impl From<&mcfstore::Application> for ApplicationView {
+    fn from(a: &mcfstore::Application) -> ApplicationView {
+        ApplicationView {
+            outcome: a.outcome.clone(),
+            started_at: a.started_at.clone(),
+            finished_at: a.finished_at.clone(),
+            dry_run: a.dry_run,
+            detail: a.detail.clone(),
+            evidence_png: a.evidence_png.clone(),
+            evidence_html: a.evidence_html.clone(),
+            by: a.by.clone(),
+        }
+    }
+}
+
+/// `GET /session`: what is known of the MCF session the apply task uses (never the session).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionView {
+    /// `valid`, `expires_soon`, `expired`, `missing`, or `unchecked` (nothing recorded yet).
+    pub state: String,
+    /// The earliest expiry of its cookies; absent: session cookies only, or unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_result: Option<String>,
+    /// `check` (the daily function), `apply` or `task` (an apply run), `xtask`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_at: Option<String>,
+    /// Whether "apply now" (`POST /apply`) can start the apply task here.
+    pub apply_now: bool,
+}
+
+/// `POST /apply`: start the apply task now (ECS `RunTask`) for the jobs in `TOAPPLY`, or one.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    /// Only this job (`<uuid>~<track>`).
+    #[serde(default)]
+    pub job: Option<String>,
+    /// Submit (true) or a dry run (false); absent: the environment's `apply.submit`.
+    #[serde(default)]
+    pub submit: Option<bool>,
+}
+
+/// `POST /apply`'s answer: the task started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplyStarted {
+    /// The ECS task's ARN.
+    pub task: String,
+    /// Whether it submits (else a dry run), when the request said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
 }

@@ -120,6 +120,12 @@ pub fn on_site(url: &str, site: &str) -> Option<String> {
     Some(format!("{}{}", site.trim_end_matches('/'), path))
 }
 
+/// The host of `url`.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    rest.split(['/', ':', '?', '#']).next().unwrap_or(rest)
+}
+
 /// The path of `url` (without query).
 fn path_of(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
@@ -301,7 +307,13 @@ impl Run<'_, '_> {
             // The click happened: whether MCF took it is unknown.
             Err(e) => return Ok((Outcome::SubmittedUnconfirmed, format!("after the submit: {e}"))),
         };
-        self.landed(&landed)?;
+        if let Err((_, said)) = self.landed(&landed) {
+            // The click happened: whether MCF took it before asking to sign in is unknown.
+            return Ok((
+                Outcome::SubmittedUnconfirmed,
+                format!("after the submit, {said}: look at MCF's applications before trying again"),
+            ));
+        }
         let confirmed = self
             .page
             .wait_for(CONFIRMATION, self.options.button_wait)
@@ -359,6 +371,12 @@ pub async fn apply(page: &Page<'_>, job: &Input, options: &Options, guard: &mut 
                 format!("the job's URL {url:?} is not a web address"),
             );
         };
+        if !crate::session::is_mcf(host_of(url)) {
+            break 'flow (
+                Outcome::InvalidInput,
+                format!("{url} is not an MCF job: apply on its own site, then move it to APPLIED"),
+            );
+        }
         if let Err(end) = run.job_page(&target).await {
             break 'flow end;
         }
@@ -412,5 +430,10 @@ mod tests {
         assert_eq!(on_site(url, MCF_SITE).as_deref(), Some(url));
         assert_eq!(on_site("not a url", MCF_SITE), None);
         assert_eq!(path_of("http://127.0.0.1:1/login?next=/job/x"), "/login");
+        assert_eq!(
+            host_of("https://www.mycareersfuture.gov.sg/job/x"),
+            "www.mycareersfuture.gov.sg"
+        );
+        assert_eq!(host_of("http://127.0.0.1:8080/x"), "127.0.0.1");
     }
 }

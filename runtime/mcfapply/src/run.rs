@@ -90,6 +90,9 @@ pub struct Summary {
     pub session: State,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
+    /// The browser's start-up: launched, a page attached, the cookies set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser_seconds: Option<f64>,
     pub seconds: f64,
 }
 
@@ -272,6 +275,7 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
         stopped: None,
         session: State::Unchecked,
         browser: None,
+        browser_seconds: None,
         seconds: 0.0,
     };
     let now = now_unix();
@@ -324,11 +328,13 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
         Some(b) => b.clone(),
         None => crate::cdp::find_browser()?,
     };
+    let launched = Instant::now();
     let browser = Browser::launch(&binary, settings.scratch.as_deref(), Duration::from_secs(30)).await?;
     summary.browser = Some(browser.product.clone());
     let page = browser.page(step_timeout(&settings.flow)).await?;
     let (host, https) = site_host(&settings.flow.site);
     page.set_cookies(&session.cookies, &host, https).await?;
+    summary.browser_seconds = Some(launched.elapsed().as_secs_f64());
 
     let mut first = true;
     for job in &jobs {

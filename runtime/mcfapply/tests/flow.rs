@@ -215,6 +215,18 @@ async fn every_case_ends_in_its_outcome_in_a_real_browser() {
         ),
         w(
             Input {
+                url: Some("https://careers.example.com/jobs/123".into()),
+                ..job("elsewhere", "11.4")
+            },
+            &submit,
+            Outcome::InvalidInput,
+            0,
+            0,
+            false,
+            "not an MCF job",
+        ),
+        w(
+            Input {
                 url: None,
                 ..job("nourl", "11.4")
             },

@@ -4,6 +4,7 @@
 //! against rebuild + deploy), `recommend` (jobmatch's scoring against pandas + scikit-learn), `crm` (the CRM's `GET /jobs` on its local server against the naive way, its Lambda's init, cold request and memory, its zip). This module holds the shared harness: timing, medians, the
 //! machine's description, pinning to a core, and the docs section markers.
 
+pub mod apply;
 pub mod crm;
 pub mod deploy;
 pub mod promote;

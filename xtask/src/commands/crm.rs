@@ -117,6 +117,12 @@ pub async fn serve(s: &Session, port: u16) -> Result<u8> {
         posts_table: names.posts_table.clone(),
         token_path: token_path(s),
         mcf_url: s.config.compute.scraper.mcf_url.clone(),
+        // The latest attempt shown on a job; "apply now" needs ECS: `run apply` is the local way.
+        applications_table: crate::workflow::apply::ApplyNames::deployed(s, &aws)
+            .await
+            .ok()
+            .map(|n| n.applications_table),
+        apply_task: None,
     };
     let app = Arc::new(jobcrm_lambda::App::new(&aws, settings));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))

@@ -145,8 +145,10 @@ pub async fn run(s: &Session, flags: &Flags, yes: bool) -> Result<u8> {
     // Then where to work on them: the CRM (the emulator's API Gateway runs no Lambda code, so
     // it is served from here). Text only: the JSON result line stays last.
     s.ui.print(&format!(
-        "crm        the CRM: `cargo xtask crm token --env {env}` once (prints your token), then `cargo xtask crm serve --env {env}` (prints its URL)\n",
-        env = s.env
+        "crm        the CRM: `cargo xtask crm token --env {env}` once (prints your token), then `cargo xtask crm serve --env {env}` (prints its URL)\n\
+         apply      jobs you mark to apply: `cargo xtask mcf session --env {env} --cookies FILE` once (your browser's MCF cookies{seed}), then `cargo xtask run apply --env {env}` (a dry run; --submit submits)\n",
+        env = s.env,
+        seed = if s.env == "local" { "; here config/seed/mcf-cookies.json, the fake MCF's" } else { "" }
     ));
     let given_up = played.as_ref().map_or(0, |p| p.given_up.len()) + rescored.as_ref().map_or(0, |r| r.failed);
     if code == 0 && given_up > 0 {
