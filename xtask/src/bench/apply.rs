@@ -322,7 +322,7 @@ async fn measure(
         .unwrap_or_default();
     let notes = vec![
         format!(
-            "Ours: `cargo xtask run apply --env local --site SITE --pause 0 [--submit]` typed through cargo on moto with the database stack; the per-application figure is each job's own time in `mcfapply::flow` (Chromium over the DevTools pipe: job page, apply button, resume card, save, review, and the submit with MCF's confirmation awaited), the whole command adds cargo, the session read, each job's STATUS read, the claim, evidence PNG + HTML put to S3 (dry run) and the attempt's transaction with the CRM move (submit)."
+            "Ours: `cargo xtask run apply --env local --site SITE --pause 0 [--submit]` typed through cargo on moto with the database stack; the per-application figure is each job's own time in `mcfapply::flow` (Chromium over the DevTools pipe: job page, apply button, resume card, save, review, and the submit with MCF's confirmation awaited; a dry run's screenshot and HTML taken), the whole command adds cargo, the session read, each job's STATUS read, the claim, evidence PNG + HTML put to S3 (dry run) and the attempt's transaction with the CRM move (submit)."
         ),
         "The peer: bench/apply_playwright.py, the original's flow with Playwright for Python (it also opens MCF's home page before each job, as the original did), driving the same Chromium binary against the same fake MCF website (`mcffixture`), on the same jobs; it writes no record and takes no screenshot.".into(),
         "The fake website answers at once; on MCF each page's own load time adds to both sides alike. A run's pause between jobs (20 s by default) is set to 0 here.".into(),
