@@ -201,6 +201,19 @@ fn a_dry_run_then_a_submit_apply_once_and_record_every_attempt() {
         w.add(uuid, "11.4");
     }
     w.add("nocv", "12.0");
+    // The session check, as the daily function does it, from the deployer.
+    w.p.xtask(&w.moto, &["mcf", "check", "--env", "local", "--site", site.url()])
+        .ok()
+        .contains("the MCF session is valid")
+        .contains("signed in");
+    let state =
+        w.rt.block_on(mcfstore::mcf_session::read(&w.aws.dynamodb(), DIMENSIONS))
+            .unwrap()
+            .expect("the session's state");
+    assert_eq!(
+        (state.state.as_str(), state.valid_until.as_deref()),
+        ("valid", Some("2100-01-01T00:00:00Z"))
+    );
 
     // A dry run: every job as far as it goes, nothing submitted.
     w.apply(&site, &[])
@@ -345,6 +358,11 @@ fn the_login_page_stops_the_run_marks_the_session_expired_and_tells_the_user() {
     site.site(|s| s.cookie.1 = "rotated".into());
     w.add("first", "11.4");
     w.add("second", "11.4");
+    // The check finds out first, and tells (once: the run below finds the same state).
+    w.p.xtask(&w.moto, &["mcf", "check", "--env", "local", "--site", site.url()])
+        .expect_code(3)
+        .contains("the MCF session is expired")
+        .contains("sent the login page");
     w.apply(&site, &["--submit"])
         .expect_code(3)
         .contains("09_session_expired")

@@ -125,6 +125,25 @@ No cookie value is ever printed or logged. Exit 0 stored; 1 refused (nothing sto
         #[arg(long, value_name = "FILE")]
         storage_state: Option<PathBuf>,
     },
+    /// Check the stored MCF session against MCF now (what the daily function does): record its
+    /// state for the CRM and tell the notification topic when it has expired or soon will.
+    #[command(
+        long_about = "Check the stored MCF session against MCF now, as the daily session check does.\n\n\
+Sends the stored session to a page of MCF's that needs a signed-in user (without following\n\
+redirects: the login page means expired), records the state (valid, expires_soon, expired,\n\
+missing) with its dates in the dimensions table for the CRM page, and publishes to the\n\
+notification topic when it has expired, expires within 3 days, or is missing. On an emulator\n\
+MCF is the fake website of mcffixture, started here, unless --site names one.\n\n\
+Exit 0 valid; 3 expired, expiring within 3 days or missing; 1 no verdict (MCF did not answer) or\n\
+AWS failed."
+    )]
+    Check {
+        #[command(flatten)]
+        env: EnvArg,
+        /// MCF's website, or a fake one's origin (default: MCF; on an emulator a fake started here).
+        #[arg(long, value_name = "URL")]
+        site: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -790,6 +809,9 @@ async fn dispatch(cli: Cli, ui: Ui) -> anyhow::Result<u8> {
             };
             commands::mcf::session(&open(&env, ui)?, &file, format).await
         }
+        Command::Mcf {
+            action: McfAction::Check { env, site },
+        } => commands::mcf::check(&open(&env, ui)?, site).await,
         Command::Up { search, yes } => commands::up::run(&open(&search.env, ui)?, &search.flags(), yes).await,
         Command::Status { env } => commands::status::run(&open(&env, ui)?).await,
         Command::Outputs { target, env, out } => commands::outputs::run(&open(&env, ui)?, &target, out).await,

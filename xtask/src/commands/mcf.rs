@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use mcfapply::session::{self, WARN_DAYS};
+use mcfapply::session::{self, State, WARN_DAYS};
 use serde_json::json;
 
 use crate::session::Session;
@@ -119,4 +119,70 @@ pub async fn session(s: &Session, file: &Path, format: Format) -> Result<u8> {
         "expires_soon": soon,
     }));
     Ok(0)
+}
+
+/// `mcf check`: the stored session checked against MCF now (`mcfapply::check::check`, the
+/// daily function's code), its state recorded and the user told when it needs them.
+///
+/// Exit 0: valid; 3: expired, expiring within 3 days, or missing; 1: no verdict, or AWS failed.
+pub async fn check(s: &Session, site: Option<String>) -> Result<u8> {
+    let aws = s.aws().await?;
+    let names = crate::workflow::apply::ApplyNames::deployed(s, &aws).await?;
+    let fixture = match (&site, aws.is_emulator()) {
+        (None, true) => {
+            Some(mcffixture::FixtureServer::default_on_free_port().context("starting the fake MCF website")?)
+        }
+        _ => None,
+    };
+    let site = match (site, &fixture) {
+        (Some(site), _) => site,
+        (None, Some(f)) => {
+            s.ui.info(&format!(
+                "MCF's website is the fake one of mcffixture at {} (an emulator never leaves 127.0.0.1)",
+                f.url()
+            ));
+            f.url().to_string()
+        }
+        (None, None) => mcfapply::flow::MCF_SITE.to_string(),
+    };
+    let flags = crate::workflow::apply::Flags::default();
+    let mut settings = crate::workflow::apply::settings(s, &names, &flags, site);
+    settings.by = "xtask".into();
+    let log = mcfcore::log::Log::new("session", std::sync::Arc::new(mcfcore::log::Collect::default()));
+    let checked = mcfapply::check::check(&aws, &settings, mcfapply::check::CHECK_PATH, &log)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    drop(fixture);
+    let said = checked
+        .answer
+        .as_ref()
+        .map(|a| a.detail.clone())
+        .unwrap_or_else(|| "no session is stored".into());
+    let until = checked
+        .valid_until
+        .map(|u| format!("; its cookies last until {}", mcfcore::time::timestamp_from_unix(u)))
+        .unwrap_or_default();
+    let state = serde_json::to_value(checked.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let code = match checked.state {
+        State::Valid => {
+            s.ui.info(&format!("the MCF session is valid{until} ({said})"));
+            0
+        }
+        State::Unchecked => {
+            s.ui.warn(&format!("no verdict on the MCF session{until}: {said}"));
+            1
+        }
+        _ => {
+            s.ui.error(&format!(
+                "the MCF session is {state}{until} ({said}): sign in to MCF in your browser, export its cookies, then `cargo xtask mcf session --env {} --cookies FILE`",
+                s.env
+            ));
+            3
+        }
+    };
+    s.ui.document(&json!({"ok": code == 0, "env": s.env, "state": state, "valid_until": checked.valid_until.map(mcfcore::time::timestamp_from_unix), "answer": checked.answer}));
+    Ok(code)
 }
