@@ -22,4 +22,3 @@ pub fn furthest(before: &str, to: Stage) -> Option<Stage> {
     let before_rank = stage_named(before).and_then(rank);
     (before_rank.is_none_or(|b| to_rank > b)).then_some(to)
 }
-

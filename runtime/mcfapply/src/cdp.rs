@@ -168,7 +168,12 @@ impl Browser {
         Ok(browser)
     }
 
-    fn send(&self, method: &str, params: Value, session: Option<&str>) -> Result<(u64, oneshot::Receiver<Result<Value, String>>), CdpError> {
+    fn send(
+        &self,
+        method: &str,
+        params: Value,
+        session: Option<&str>,
+    ) -> Result<(u64, oneshot::Receiver<Result<Value, String>>), CdpError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let mut message = json!({"id": id, "method": method, "params": params});
         if let Some(s) = session {
@@ -187,7 +192,13 @@ impl Browser {
     }
 
     /// One command, answered within `timeout`.
-    pub async fn call(&self, method: &str, params: Value, session: Option<&str>, timeout: Duration) -> Result<Value, CdpError> {
+    pub async fn call(
+        &self,
+        method: &str,
+        params: Value,
+        session: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Value, CdpError> {
         let (id, rx) = self.send(method, params, session)?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(answer) => settle(method, answer),
@@ -272,10 +283,7 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-fn settle(
-    method: &str,
-    answer: Result<Result<Value, String>, oneshot::error::RecvError>,
-) -> Result<Value, CdpError> {
+fn settle(method: &str, answer: Result<Result<Value, String>, oneshot::error::RecvError>) -> Result<Value, CdpError> {
     match answer {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(message)) => Err(CdpError::Protocol {
@@ -369,7 +377,11 @@ impl Page<'_> {
         let list: Vec<Value> = cookies
             .iter()
             .map(|c| {
-                let domain = if crate::session::is_mcf(host) { c.domain.clone() } else { host.to_string() };
+                let domain = if crate::session::is_mcf(host) {
+                    c.domain.clone()
+                } else {
+                    host.to_string()
+                };
                 let mut v = json!({
                     "name": c.name,
                     "value": c.value,
@@ -427,7 +439,10 @@ impl Page<'_> {
         }
         // The old document keeps the marker until the new one replaces it.
         loop {
-            let gone = self.eval("window.__mcfapplyOld !== true").await.unwrap_or(Value::Bool(false));
+            let gone = self
+                .eval("window.__mcfapplyOld !== true")
+                .await
+                .unwrap_or(Value::Bool(false));
             if gone == Value::Bool(true) {
                 break;
             }
@@ -470,7 +485,10 @@ impl Page<'_> {
 
     /// Whether an element matches `selector` now.
     pub async fn exists(&self, selector: &str) -> Result<bool, CdpError> {
-        Ok(self.eval(&format!("document.querySelector({}) !== null", js(selector))).await? == Value::Bool(true))
+        Ok(self
+            .eval(&format!("document.querySelector({}) !== null", js(selector)))
+            .await?
+            == Value::Bool(true))
     }
 
     /// Waits up to `wait` for an element matching `selector`.
@@ -536,9 +554,7 @@ impl Page<'_> {
 
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Result<Vec<u8>, CdpError> {
-        let shot = self
-            .call("Page.captureScreenshot", json!({"format": "png"}))
-            .await?;
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"})).await?;
         use base64::Engine;
         base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().unwrap_or_default())
@@ -560,7 +576,12 @@ impl Page<'_> {
 
     /// The document's URL.
     pub async fn url(&self) -> Result<String, CdpError> {
-        Ok(self.eval("location.href").await?.as_str().unwrap_or_default().to_string())
+        Ok(self
+            .eval("location.href")
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
     }
 }
 

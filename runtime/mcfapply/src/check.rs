@@ -145,7 +145,11 @@ pub async fn check(aws: &Aws, settings: &Settings, path: &str, log: &Log) -> Res
     let state = State::of(session.valid_until, answer.signed_in, now);
     let line = log
         .line(
-            if state == State::Valid { Level::Info } else { Level::Warn },
+            if state == State::Valid {
+                Level::Info
+            } else {
+                Level::Warn
+            },
             "session checked",
         )
         .field("state", state)

@@ -81,7 +81,12 @@ pub struct Evidence {
 
 impl std::fmt::Debug for Evidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Evidence {{ png: {} bytes, html: {} bytes }}", self.png.len(), self.html.len())
+        write!(
+            f,
+            "Evidence {{ png: {} bytes, html: {} bytes }}",
+            self.png.len(),
+            self.html.len()
+        )
     }
 }
 
@@ -110,9 +115,7 @@ pub trait Guard {
 /// The job's URL on `site`: MCF's path and query, the site's origin. `None` when it is not a
 /// URL.
 pub fn on_site(url: &str, site: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
     let path = rest.find('/').map(|i| &rest[i..]).unwrap_or("/");
     Some(format!("{}{}", site.trim_end_matches('/'), path))
 }
@@ -180,7 +183,12 @@ impl Run<'_, '_> {
             if !found {
                 continue;
             }
-            match self.page.disabled(APPLY_BUTTON).await.map_err(self.cdp("the apply button"))? {
+            match self
+                .page
+                .disabled(APPLY_BUTTON)
+                .await
+                .map_err(self.cdp("the apply button"))?
+            {
                 Some(false) => {
                     let landed = self
                         .page
@@ -236,7 +244,10 @@ impl Run<'_, '_> {
         let Some(index) = cv_card(&texts, cv_version) else {
             return Err((
                 Outcome::CvNotFound,
-                format!("no resume card holds CV {cv_version:?}; the cards: {}", texts.join(", ")),
+                format!(
+                    "no resume card holds CV {cv_version:?}; the cards: {}",
+                    texts.join(", ")
+                ),
             ));
         };
         let clicked = self
@@ -250,7 +261,10 @@ impl Run<'_, '_> {
         if clicked != serde_json::Value::Bool(true) {
             return Err((
                 Outcome::CvSelectorError,
-                format!("the resume card {:?} has no radio button that takes the click", texts[index]),
+                format!(
+                    "the resume card {:?} has no radio button that takes the click",
+                    texts[index]
+                ),
             ));
         }
         let landed = self
@@ -258,7 +272,10 @@ impl Run<'_, '_> {
             .click_and_wait(SAVE_BUTTON)
             .await
             .map_err(|e| (Outcome::CvSelectorError, format!("saving the resume: {e}")))?
-            .ok_or((Outcome::CvSelectorError, "no save button under the resume cards".to_string()))?;
+            .ok_or((
+                Outcome::CvSelectorError,
+                "no save button under the resume cards".to_string(),
+            ))?;
         self.landed(&landed)
     }
 
@@ -320,18 +337,27 @@ pub async fn apply(page: &Page<'_>, job: &Input, options: &Options, guard: &mut 
             let missing: Vec<&str> = [
                 (job.uuid.trim().is_empty(), "id"),
                 (job.url.as_deref().is_none_or(|u| u.trim().is_empty()), "URL"),
-                (job.cv_version.as_deref().is_none_or(|c| c.trim().is_empty()), "CV version"),
+                (
+                    job.cv_version.as_deref().is_none_or(|c| c.trim().is_empty()),
+                    "CV version",
+                ),
             ]
             .into_iter()
             .filter_map(|(m, what)| m.then_some(what))
             .collect();
-            break 'flow (Outcome::InvalidInput, format!("the job has no {}", missing.join(", no ")));
+            break 'flow (
+                Outcome::InvalidInput,
+                format!("the job has no {}", missing.join(", no ")),
+            );
         };
         if job.uuid.trim().is_empty() {
             break 'flow (Outcome::InvalidInput, "the job has no id".into());
         }
         let Some(target) = on_site(url, &options.site) else {
-            break 'flow (Outcome::InvalidInput, format!("the job's URL {url:?} is not a web address"));
+            break 'flow (
+                Outcome::InvalidInput,
+                format!("the job's URL {url:?} is not a web address"),
+            );
         };
         if let Err(end) = run.job_page(&target).await {
             break 'flow end;

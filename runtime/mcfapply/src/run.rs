@@ -101,7 +101,11 @@ pub enum RunError {
     #[error(transparent)]
     Browser(#[from] crate::cdp::CdpError),
     #[error("s3://{bucket}/{key}: {reason}")]
-    Session { bucket: String, key: String, reason: String },
+    Session {
+        bucket: String,
+        key: String,
+        reason: String,
+    },
 }
 
 fn now_unix() -> i64 {
@@ -138,9 +142,10 @@ impl Guard for Claim<'_> {
 /// Tells the user through the notification topic; a failure is logged, never the run's.
 pub async fn notify(aws: &Aws, topic: Option<&str>, subject: &str, message: &str, log: &Log) -> bool {
     let Some(topic) = topic else {
-        log.write(&log.line(Level::Warn, "no notification topic is set: nobody is told")
-            .field("subject", subject)
-            );
+        log.write(
+            &log.line(Level::Warn, "no notification topic is set: nobody is told")
+                .field("subject", subject),
+        );
         return false;
     };
     let mut conf = aws_sdk_sns::config::Builder::from(aws.sdk());
@@ -148,13 +153,21 @@ pub async fn notify(aws: &Aws, topic: Option<&str>, subject: &str, message: &str
         conf = conf.interceptor(i);
     }
     let sns = aws_sdk_sns::Client::from_conf(conf.build());
-    match sns.publish().topic_arn(topic).subject(subject).message(message).send().await {
+    match sns
+        .publish()
+        .topic_arn(topic)
+        .subject(subject)
+        .message(message)
+        .send()
+        .await
+    {
         Ok(_) => true,
         Err(e) => {
-            log.write(&log.line(Level::Error, "the notification was not sent")
-                .field("topic", topic)
-                .field("error", mcfstore::error_text(&e))
-                );
+            log.write(
+                &log.line(Level::Error, "the notification was not sent")
+                    .field("topic", topic)
+                    .field("error", mcfstore::error_text(&e)),
+            );
             false
         }
     }
@@ -296,10 +309,11 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
     // Oldest decision first.
     jobs.sort_by(|a, b| a.stage_at.cmp(&b.stage_at).then(a.uuid.cmp(&b.uuid)));
     summary.to_apply = jobs.len();
-    log.write(&log.line(Level::Info, "apply run")
-        .field("to_apply", jobs.len())
-        .field("submit", settings.flow.submit)
-        );
+    log.write(
+        &log.line(Level::Info, "apply run")
+            .field("to_apply", jobs.len())
+            .field("submit", settings.flow.submit),
+    );
     if jobs.is_empty() {
         summary.session = State::of(session.valid_until, None, now);
         summary.seconds = started.elapsed().as_secs_f64();
@@ -384,7 +398,11 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
             let s3 = aws.s3();
             for (key, body, kind) in [
                 (format!("{base}.png"), evidence.png.clone(), "image/png"),
-                (format!("{base}.html"), evidence.html.clone().into_bytes(), "text/html; charset=utf-8"),
+                (
+                    format!("{base}.html"),
+                    evidence.html.clone().into_bytes(),
+                    "text/html; charset=utf-8",
+                ),
             ] {
                 match s3
                     .put_object()
@@ -398,11 +416,12 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
                     Ok(_) if kind == "image/png" => attempt.evidence_png = Some(key),
                     Ok(_) => attempt.evidence_html = Some(key),
                     Err(e) => {
-                        log.write(&log.line(Level::Error, "evidence not kept")
-                            .field("job", &id)
-                            .field("key", &key)
-                            .field("error", mcfstore::error_text(&e))
-                            );
+                        log.write(
+                            &log.line(Level::Error, "evidence not kept")
+                                .field("job", &id)
+                                .field("key", &key)
+                                .field("error", mcfstore::error_text(&e)),
+                        );
                     }
                 }
             }
@@ -412,14 +431,19 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
         if ended.outcome.applied() {
             summary.applied += 1;
         }
-        log.write(&log.line(
-            if matches!(ended.outcome, Outcome::Applied | Outcome::DryRunOk) { Level::Info } else { Level::Warn },
-            "attempt",
-        )
-        .field("job", &id)
-        .field("outcome", &attempt.outcome)
-        .field("detail", &ended.detail)
-        .field("seconds", attempt.seconds.unwrap_or_default())
+        log.write(
+            &log.line(
+                if matches!(ended.outcome, Outcome::Applied | Outcome::DryRunOk) {
+                    Level::Info
+                } else {
+                    Level::Warn
+                },
+                "attempt",
+            )
+            .field("job", &id)
+            .field("outcome", &attempt.outcome)
+            .field("detail", &ended.detail)
+            .field("seconds", attempt.seconds.unwrap_or_default()),
         );
         summary.jobs.push(JobEnd {
             id: id.clone(),
@@ -450,7 +474,11 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
 
 fn skipped(summary: &mut Summary, id: &str, skip: &Skip, log: &Log) {
     summary.skipped += 1;
-    log.write(&log.line(Level::Info, "skipped").field("job", id).field("why", skip.to_string()));
+    log.write(
+        &log.line(Level::Info, "skipped")
+            .field("job", id)
+            .field("why", skip.to_string()),
+    );
     summary.jobs.push(JobEnd {
         id: id.to_string(),
         outcome: "skipped".into(),
@@ -497,10 +525,11 @@ async fn record(
         }
         job = crm.get(&read.uuid, &read.track).await?;
     }
-    log.write(&log.line(Level::Error, "the attempt could not be recorded: its job kept changing")
-        .field("job", mcfcore::layout::crm::job_id(&read.uuid, &read.track))
-        .field("outcome", outcome.code())
-        );
+    log.write(
+        &log.line(Level::Error, "the attempt could not be recorded: its job kept changing")
+            .field("job", mcfcore::layout::crm::job_id(&read.uuid, &read.track))
+            .field("outcome", outcome.code()),
+    );
     Err(StoreError::Contended {
         table: apps.table().to_string(),
         uuid: read.uuid.clone(),
@@ -523,7 +552,8 @@ fn move_to_applied(
         applied: today,
         last_event: today,
     };
-    let deadline = jobcrm::deadline(&facts).map(|d| mcfcore::time::timestamp_from_unix(d.days() * 86_400)[..10].to_string());
+    let deadline =
+        jobcrm::deadline(&facts).map(|d| mcfcore::time::timestamp_from_unix(d.days() * 86_400)[..10].to_string());
     let reached = jobcrm::funnel::furthest(job.reached.as_deref().unwrap_or(&job.stage), Stage::Applied);
     let event = Event {
         at,

@@ -100,7 +100,10 @@ async fn every_case_ends_in_its_outcome_in_a_real_browser() {
         button_wait: Duration::from_millis(300),
         ..Options::default()
     };
-    let submit = Options { submit: true, ..dry.clone() };
+    let submit = Options {
+        submit: true,
+        ..dry.clone()
+    };
 
     struct Want {
         job: Input,
@@ -111,7 +114,13 @@ async fn every_case_ends_in_its_outcome_in_a_real_browser() {
         evidence: bool,
         says: &'static str,
     }
-    let w = |job: Input, options: &Options, outcome: Outcome, submits: u64, claims: u32, evidence: bool, says: &'static str| Want {
+    let w = |job: Input,
+             options: &Options,
+             outcome: Outcome,
+             submits: u64,
+             claims: u32,
+             evidence: bool,
+             says: &'static str| Want {
         job,
         options: options.clone(),
         outcome,
@@ -122,18 +131,93 @@ async fn every_case_ends_in_its_outcome_in_a_real_browser() {
     };
     let cases = vec![
         w(job("dry", "11.4"), &dry, Outcome::DryRunOk, 0, 0, true, "dry run"),
-        w(job("normal", "11.4"), &submit, Outcome::Applied, 1, 1, false, "MCF confirmed"),
-        w(job("already", "11.4"), &submit, Outcome::Applied, 0, 0, false, "already applied"),
-        w(job("closed", "11.4"), &submit, Outcome::PostClosed, 0, 0, true, "no longer accepting"),
-        w(job("nobutton", "11.4"), &submit, Outcome::UnableToApply, 0, 0, true, "after 2 tries"),
-        w(job("questions", "11.4"), &submit, Outcome::Questionnaire, 0, 0, true, "questionnaire"),
-        w(job("unconfirmed", "11.4"), &submit, Outcome::SubmittedUnconfirmed, 1, 1, true, "no confirmation"),
-        w(job("missing", "11.4"), &submit, Outcome::PostUnavailable, 0, 0, true, "HTTP 404"),
-        w(job("nocv", "12.0"), &submit, Outcome::CvNotFound, 0, 0, true, "Resume v11.3.pdf, Resume v11.4.pdf"),
-        w(job("slow", "11.4"), &dry, Outcome::DryRunOk, 0, 0, true, "dry run"),
-        w(job("tooslow", "11.4"), &dry, Outcome::PostUnavailable, 0, 0, false, "no answer within"),
         w(
-            Input { url: None, ..job("nourl", "11.4") },
+            job("normal", "11.4"),
+            &submit,
+            Outcome::Applied,
+            1,
+            1,
+            false,
+            "MCF confirmed",
+        ),
+        w(
+            job("already", "11.4"),
+            &submit,
+            Outcome::Applied,
+            0,
+            0,
+            false,
+            "already applied",
+        ),
+        w(
+            job("closed", "11.4"),
+            &submit,
+            Outcome::PostClosed,
+            0,
+            0,
+            true,
+            "no longer accepting",
+        ),
+        w(
+            job("nobutton", "11.4"),
+            &submit,
+            Outcome::UnableToApply,
+            0,
+            0,
+            true,
+            "after 2 tries",
+        ),
+        w(
+            job("questions", "11.4"),
+            &submit,
+            Outcome::Questionnaire,
+            0,
+            0,
+            true,
+            "questionnaire",
+        ),
+        w(
+            job("unconfirmed", "11.4"),
+            &submit,
+            Outcome::SubmittedUnconfirmed,
+            1,
+            1,
+            true,
+            "no confirmation",
+        ),
+        w(
+            job("missing", "11.4"),
+            &submit,
+            Outcome::PostUnavailable,
+            0,
+            0,
+            true,
+            "HTTP 404",
+        ),
+        w(
+            job("nocv", "12.0"),
+            &submit,
+            Outcome::CvNotFound,
+            0,
+            0,
+            true,
+            "Resume v11.3.pdf, Resume v11.4.pdf",
+        ),
+        w(job("slow", "11.4"), &dry, Outcome::DryRunOk, 0, 0, true, "dry run"),
+        w(
+            job("tooslow", "11.4"),
+            &dry,
+            Outcome::PostUnavailable,
+            0,
+            0,
+            false,
+            "no answer within",
+        ),
+        w(
+            Input {
+                url: None,
+                ..job("nourl", "11.4")
+            },
             &submit,
             Outcome::InvalidInput,
             0,
@@ -148,7 +232,12 @@ async fn every_case_ends_in_its_outcome_in_a_real_browser() {
         let uuid = &want.job.uuid;
         eprintln!("{uuid}: {} in {:.2} s ({})", a.outcome.code(), a.seconds, a.detail);
         assert_eq!(a.outcome, want.outcome, "{uuid}: {a:?}");
-        assert!(a.detail.contains(want.says), "{uuid}: {:?} lacks {:?}", a.detail, want.says);
+        assert!(
+            a.detail.contains(want.says),
+            "{uuid}: {:?} lacks {:?}",
+            a.detail,
+            want.says
+        );
         assert_eq!(site.submits(uuid), want.submits, "{uuid}: submits seen by the site");
         assert_eq!(guard.claims, want.claims, "{uuid}: claims");
         assert_eq!(a.claimed, want.claims == 1, "{uuid}");
@@ -162,7 +251,10 @@ async fn every_case_ends_in_its_outcome_in_a_real_browser() {
     site.site(|s| assert_eq!(s.chosen.get("normal").map(String::as_str), Some("Resume v11.4.pdf")));
 
     // A refused claim submits nothing.
-    let mut refusing = Counting { claims: 0, allow: false };
+    let mut refusing = Counting {
+        claims: 0,
+        allow: false,
+    };
     let refused = flow::apply(&page, &job("refused", "11.4"), &submit, &mut refusing).await;
     assert!(matches!(refused, Err(Skip::InProgress(_))), "{refused:?}");
     assert_eq!((refusing.claims, site.submits("refused")), (1, 0));
@@ -171,11 +263,16 @@ async fn every_case_ends_in_its_outcome_in_a_real_browser() {
     page.set_cookies(&[cookie("stale")], "127.0.0.1", false).await.unwrap();
     page.timeout = Duration::from_secs(4);
     let mut guard = Counting { claims: 0, allow: true };
-    let a = flow::apply(&page, &job("loggedout", "11.4"), &submit, &mut guard).await.unwrap();
+    let a = flow::apply(&page, &job("loggedout", "11.4"), &submit, &mut guard)
+        .await
+        .unwrap();
     assert_eq!(a.outcome, Outcome::SessionExpired, "{a:?}");
     assert!(a.url.as_deref().is_some_and(|u| u.ends_with("/login")), "{a:?}");
     assert!(a.evidence.is_some());
     assert_eq!(site.submits("loggedout"), 0);
     drop(page);
-    assert!(browser.close().await, "the browser exits when asked (Browser.close), not killed");
+    assert!(
+        browser.close().await,
+        "the browser exits when asked (Browser.close), not killed"
+    );
 }

@@ -14,7 +14,10 @@ use mcfstore::Aws;
 use serde_json::{Value, json};
 
 fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn settings() -> Result<Settings, String> {

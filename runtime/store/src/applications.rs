@@ -161,13 +161,13 @@ impl ApplicationStore {
                 .await
                 .map_err(|e| sdk_error("Query", self.target(uuid), &e))?;
             for item in page.items() {
-                out.push(
-                    serde_dynamo::aws_sdk_dynamodb_1::from_item(item.clone()).map_err(|e| StoreError::BadRecord {
+                out.push(serde_dynamo::aws_sdk_dynamodb_1::from_item(item.clone()).map_err(|e| {
+                    StoreError::BadRecord {
                         table: self.table.clone(),
                         key: format!("an attempt of job {uuid}"),
                         reason: e.to_string(),
-                    })?,
-                );
+                    }
+                })?);
             }
             start = page.last_evaluated_key;
             if start.is_none() {
@@ -177,7 +177,9 @@ impl ApplicationStore {
     }
 
     /// The condition that nothing forbids a new attempt on `STATUS`.
-    fn open_condition(p: aws_sdk_dynamodb::types::builders::PutBuilder) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+    fn open_condition(
+        p: aws_sdk_dynamodb::types::builders::PutBuilder,
+    ) -> aws_sdk_dynamodb::types::builders::PutBuilder {
         p.condition_expression(OPEN)
             .expression_attribute_names("#pk", layout::PK)
             .expression_attribute_names("#o", "outcome")
@@ -216,7 +218,12 @@ impl ApplicationStore {
     /// move when it applied), in one transaction. `claimed`: `STATUS` must still be this
     /// attempt's claim; else nothing may forbid a new attempt. `Ok(false)` when a condition
     /// failed (the caller reads again: the CRM job may have changed meanwhile).
-    pub async fn finish(&self, attempt: &Application, claimed: bool, also: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+    pub async fn finish(
+        &self,
+        attempt: &Application,
+        claimed: bool,
+        also: Vec<TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
         let encode = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Encode {
             uuid: attempt.uuid.clone(),
             reason: e.to_string(),
@@ -321,11 +328,20 @@ mod tests {
         };
         let status = item_of(&a, STATUS_SK, None).unwrap();
         assert_eq!(status[layout::GSI1PK], AttributeValue::S("OUTCOME#dry_run_ok".into()));
-        assert_eq!(status[layout::GSI1SK], AttributeValue::S("2026-11-29T01:00:00Z#u1".into()));
+        assert_eq!(
+            status[layout::GSI1SK],
+            AttributeValue::S("2026-11-29T01:00:00Z#u1".into())
+        );
         let attempt = item_of(&a, &attempt_sk(&a.started_at), Some(unix_of(&a.started_at) + 10)).unwrap();
-        assert_eq!(attempt[layout::SK], AttributeValue::S("ATTEMPT#2026-11-29T01:00:00Z".into()));
+        assert_eq!(
+            attempt[layout::SK],
+            AttributeValue::S("ATTEMPT#2026-11-29T01:00:00Z".into())
+        );
         assert!(!attempt.contains_key(layout::GSI1PK));
         assert_eq!(unix_of("1970-01-02T00:00:00Z"), 86_400);
-        assert_eq!(attempt["expires_at"], AttributeValue::N(format!("{}", unix_of(&a.started_at) + 10)));
+        assert_eq!(
+            attempt["expires_at"],
+            AttributeValue::N(format!("{}", unix_of(&a.started_at) + 10))
+        );
     }
 }

@@ -25,12 +25,12 @@
 //! plus the SDK's own: `AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` (an emulator).
 
 pub mod applications;
-pub mod mcf_session;
 mod aws;
 pub mod batch;
 pub mod crm;
 mod error;
 pub mod library;
+pub mod mcf_session;
 mod names;
 mod posts;
 mod raw;
