@@ -6,7 +6,10 @@
 //! lets read the session; the outputs are what an `ecs:RunTask` of the task needs; the daily
 //! check and the apply schedule exist only where the config schedules them.
 //!
-//! Where moto stops: it runs no Lambda code and no Fargate task (the runs themselves are
+//! Where moto stops: its CloudFormation drops the task definition's CPU, network mode,
+//! compatibilities and roles, the schedule target's network configuration and the data
+//! bucket's policy, so those are read from the deployed templates; it runs no Lambda code and
+//! no Fargate task (the runs themselves are
 //! checked by tests/apply_permissions.rs and runtime/mcfapply/tests/flow.rs), and it enforces
 //! no IAM (the roles are evaluated by `xtask::iam` there).
 
@@ -73,12 +76,30 @@ fn the_apply_stack_runs_the_artifacts_with_their_environment_and_schedules_only_
     );
     let td = &td["taskDefinition"];
     assert_eq!(td["family"], "mcfpipe-local-mcfapply");
-    assert_eq!((&td["cpu"], &td["memory"]), (&json!("1024"), &json!("2048")));
-    assert_eq!(td["networkMode"], "awsvpc");
-    assert_eq!(td["taskRoleArn"], role_arn("mcfpipe-local-apply").as_str());
+    // moto 5.2 keeps the task's memory but drops its CPU, network mode, compatibilities and
+    // roles: those are read from the deployed template, the rest from ECS.
+    let deployed = aws_cli(
+        &moto,
+        &["cloudformation", "get-template", "--stack-name", "mcfpipe-local-apply"],
+    );
+    let body: Value = match &deployed["TemplateBody"] {
+        Value::String(text) => serde_json::from_str(text)
+            .or_else(|_| serde_norway::from_str(text))
+            .expect("the template body"),
+        body => body.clone(),
+    };
+    let props = &body["Resources"]["ApplyTaskDefinition"]["Properties"];
+    assert_eq!((&props["Cpu"], &props["Memory"]), (&json!("1024"), &json!("2048")));
+    assert!(td["cpu"].is_null() || td["cpu"] == "1024", "{td}");
+    assert_eq!(td["memory"], "2048");
+    assert_eq!(props["NetworkMode"], "awsvpc");
+    assert_eq!(props["RequiresCompatibilities"], json!(["FARGATE"]));
+    // moto's CloudFormation does not pass the roles on either (the roles are checked by name
+    // below).
+    assert_eq!(props["TaskRoleArn"], json!({"Fn::GetAtt": ["ApplyTaskRole", "Arn"]}));
     assert_eq!(
-        td["executionRoleArn"],
-        role_arn("mcfpipe-local-apply-execution").as_str()
+        props["ExecutionRoleArn"],
+        json!({"Fn::GetAtt": ["ApplyExecutionRole", "Arn"]})
     );
     let containers = td["containerDefinitions"].as_array().expect("containers");
     assert_eq!(containers.len(), 1);
@@ -93,6 +114,7 @@ fn the_apply_stack_runs_the_artifacts_with_their_environment_and_schedules_only_
     assert_eq!(c["linuxParameters"]["initProcessEnabled"], true, "{c}");
     assert_eq!(c["readonlyRootFilesystem"], true);
     assert_eq!(c["mountPoints"][0]["containerPath"], "/tmp", "{c}");
+    assert_eq!(td["volumes"], json!([{"name": "scratch"}]));
     assert_eq!(c["logConfiguration"]["logDriver"], "awslogs");
     assert_eq!(
         c["logConfiguration"]["options"]["awslogs-group"],
@@ -128,21 +150,41 @@ fn the_apply_stack_runs_the_artifacts_with_their_environment_and_schedules_only_
         let r = aws_cli(&moto, &["iam", "get-role", "--role-name", name]);
         assert_eq!(r["Role"]["Arn"], role_arn(name).as_str());
     }
-    let policy = aws_cli(
+    // moto's CloudFormation does not apply the bucket policy: read from the deployed template.
+    let db_template = aws_cli(
         &moto,
-        &["s3api", "get-bucket-policy", "--bucket", &db["DataBucketName"]],
+        &[
+            "cloudformation",
+            "get-template",
+            "--stack-name",
+            "mcfpipe-local-database",
+        ],
     );
-    let policy: Value = serde_json::from_str(policy["Policy"].as_str().expect("policy")).expect("JSON");
+    let db_body: Value = match &db_template["TemplateBody"] {
+        Value::String(text) => serde_json::from_str(text)
+            .or_else(|_| serde_norway::from_str(text))
+            .expect("the template body"),
+        body => body.clone(),
+    };
+    let policy = &db_body["Resources"]["DataBucketPolicy"]["Properties"]["PolicyDocument"];
     let readers = policy["Statement"]
         .as_array()
-        .unwrap()
+        .expect("statements")
         .iter()
         .find(|s| s["Sid"] == "SessionReadersOnly")
         .expect("the session's readers");
-    let mut allowed: Vec<String> = match &readers["Condition"]["ArnNotLike"]["aws:PrincipalArn"] {
-        Value::Array(a) => a.iter().map(|v| v.as_str().unwrap().to_string()).collect(),
-        v => vec![v.as_str().unwrap().to_string()],
-    };
+    let mut allowed: Vec<String> = readers["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+        .as_array()
+        .expect("the readers")
+        .iter()
+        .map(|v| {
+            v["Fn::Sub"]
+                .as_str()
+                .expect("an ARN to fill in")
+                .replace("${AWS::Partition}", "aws")
+                .replace("${AWS::AccountId}", ACCOUNT)
+        })
+        .collect();
     allowed.sort();
     assert_eq!(
         allowed,
@@ -258,14 +300,25 @@ fn the_apply_stack_runs_the_artifacts_with_their_environment_and_schedules_only_
     let redeployed = outputs(&moto, "mcfpipe-local-apply");
     assert_eq!(ecs["TaskDefinitionArn"], redeployed["ApplyTaskDefinitionArn"].as_str());
     assert_eq!(ecs["LaunchType"], "FARGATE");
-    let vpc = &ecs["NetworkConfiguration"]["awsvpcConfiguration"];
-    assert_eq!(vpc["AssignPublicIp"], "ENABLED");
-    let subnets: Vec<&str> = vpc["Subnets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert_eq!(subnets.join(","), net["PublicSubnetIds"]);
-    assert_eq!(vpc["SecurityGroups"], json!([net["PublicOutboundSecurityGroupId"]]));
+    // moto drops the network configuration (`{}`): read from the deployed template.
+    let again = aws_cli(
+        &moto,
+        &["cloudformation", "get-template", "--stack-name", "mcfpipe-local-apply"],
+    );
+    let again: Value = match &again["TemplateBody"] {
+        Value::String(text) => serde_json::from_str(text)
+            .or_else(|_| serde_norway::from_str(text))
+            .expect("the template body"),
+        body => body.clone(),
+    };
+    let vpc = &again["Resources"]["ApplySchedule"]["Properties"]["Targets"][0]["EcsParameters"]["NetworkConfiguration"]
+        ["AwsVpcConfiguration"];
+    assert_eq!(
+        vpc,
+        &json!({
+            "AssignPublicIp": "ENABLED",
+            "Subnets": {"Ref": "PublicSubnetIds"},
+            "SecurityGroups": [{"Ref": "PublicOutboundSecurityGroupId"}],
+        })
+    );
 }
