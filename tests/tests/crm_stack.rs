@@ -131,7 +131,7 @@ const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "hea
 #[test]
 fn the_deployed_rest_api_sends_every_route_of_the_openapi_document_to_the_function() {
     let moto = Moto::start();
-    let p = Project::with_stacks(&["database", "artifacts", "crm"]);
+    let p = Project::with_stacks(&["networking", "database", "artifacts", "crm"]);
     p.xtask(&moto, &["deploy", "all", "--env", "local"])
         .ok()
         .contains("crm: created");

@@ -182,9 +182,9 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
     );
     let r = result(&all);
     assert_eq!(r["events"], 106 + recommender.len());
-    // The scraper's, the parser's, the recommender's, and the config sync function's and the
-    // CRM's (empty: nothing ran them).
-    assert_eq!(r["groups"].as_array().map(Vec::len), Some(5));
+    // The scraper's, the parser's, the recommender's, and the config sync function's, the
+    // CRM's, the apply task's and the session check's (empty: nothing ran them).
+    assert_eq!(r["groups"].as_array().map(Vec::len), Some(7));
 
     // 4. Text: `time component level message key=value…`.
     let text = p.xtask(&moto, &["logs", "--env", "local"]);
@@ -240,7 +240,7 @@ fn a_local_search_logs_both_components_and_logs_reads_them_merged_by_time() {
     p.xtask(&moto, &["logs", "alerts", "--env", "local"])
         .expect_code(1)
         .contains(
-            "unknown component `alerts`: the components of local with logs are crm, mcfparse, mcfscrape, recommend, sync",
+            "unknown component `alerts`: the components of local with logs are crm, mcfapply, mcfparse, mcfscrape, recommend, session, sync",
         );
     p.xtask(&moto, &["logs", "--env", "local", "--since", "yesterday"])
         .expect_code(1)

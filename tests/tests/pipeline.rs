@@ -37,7 +37,8 @@ use mcfpipe_e2e::{Moto, Project, Run, runtime};
 use serde_json::Value;
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
-const STACKS: [&str; 7] = [
+const STACKS: [&str; 8] = [
+    "apply",
     "artifacts",
     "networking",
     "database",

@@ -131,9 +131,9 @@ fn promote_deploys_the_release_dev_runs_to_staging_without_building_and_verifies
     assert_eq!(promoted["release"], release.as_str());
     assert!(promoted["untested"].as_array().is_some_and(Vec::is_empty), "{promoted}");
     let checks = promoted["verified"].as_array().expect("checks");
-    // The parser, the recommender, the config sync function and the CRM (CodeSha256), the
-    // scraper (image digest).
-    assert_eq!(checks.len(), 5, "{checks:?}");
+    // The parser, the recommender, the config sync function, the CRM and the session check
+    // (CodeSha256), the scraper and the apply task (image digests).
+    assert_eq!(checks.len(), 7, "{checks:?}");
     assert!(checks.iter().all(|c| c["ok"] == true), "{checks:?}");
 
     // The function: staging's reports the release's zip, and dev's the same.

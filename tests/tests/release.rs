@@ -39,6 +39,7 @@ fn release_publishes_and_records_the_exact_artifacts() {
     assert_eq!(
         stacks,
         [
+            "apply",
             "artifacts",
             "compute",
             "crm",

@@ -99,10 +99,15 @@ fn up_stores_exactly_the_captured_posts_and_searching_again_writes_nothing_new()
     assert!(at("recommend") > at("database").max(at("artifacts")), "{stacks:?}");
     assert!(at("sync") > at("recommend"), "{stacks:?}");
     assert!(at("crm") > at("database").max(at("artifacts")), "{stacks:?}");
+    assert!(
+        at("apply") > at("networking").max(at("database")).max(at("artifacts")),
+        "{stacks:?}"
+    );
     stacks.sort();
     assert_eq!(
         stacks,
         [
+            "apply",
             "artifacts",
             "compute",
             "crm",

@@ -493,6 +493,7 @@ mod tests {
                 "database",
                 "crm",
                 "networking",
+                "apply",
                 "compute",
                 "recommend",
                 "sync"
@@ -504,14 +505,14 @@ mod tests {
             .iter()
             .map(|w| w.iter().map(|s| s.name.as_str()).collect())
             .collect();
-        // The recommender and the CRM need only the database and the artifacts: they deploy
-        // beside compute; the sync function invokes the recommender's rescore, so it comes after
+        // The recommender and the CRM need only the database and the artifacts, the apply stack
+        // also the network (its cluster is its own): they deploy beside compute; the sync function invokes the recommender's rescore, so it comes after
         // it.
         assert_eq!(
             waves,
             [
                 vec!["artifacts", "database", "networking"],
-                vec!["crm", "compute", "recommend"],
+                vec!["crm", "apply", "compute", "recommend"],
                 vec!["sync"]
             ]
         );

@@ -59,7 +59,7 @@ pub struct Browser {
 /// first (the container's), then the full browser.
 const CANDIDATES: &[&str] = &[
     "chromium-headless-shell",
-    "/usr/lib/chromium-headless-shell/chromium-headless-shell",
+    "/usr/lib/chromium/chromium-headless-shell",
     "chromium",
     "chromium-browser",
     "google-chrome",

@@ -79,6 +79,8 @@ pub enum Target {
     Parameter { name: String, with_decryption: bool },
     /// Lambda: the function the call names, as sent (a name or an ARN).
     Function { name: String },
+    /// SNS: the topic a `Publish` names, by its ARN.
+    Topic { arn: String },
     /// Why the recorder could not tell (a service it does not read, a body it cannot parse).
     Unread(String),
 }
@@ -185,6 +187,7 @@ fn read_target(service: &str, request: &HttpRequest) -> Target {
             None => Err(Target::Unread("the SSM request names no parameter".into())),
         }),
         "Lambda" => function_target(request.uri()),
+        "SNS" => topic_target(request.body().bytes().unwrap_or_default()),
         other => Err(Target::Unread(format!("the recorder does not read {other} requests"))),
     };
     read.unwrap_or_else(|unread| unread)
@@ -345,6 +348,25 @@ fn function_target(uri: &str) -> Result<Target, Target> {
         .ok_or_else(|| Target::Unread(format!("no function in {uri}")))
 }
 
+/// The topic of an SNS request: `TopicArn` of its form body (the query protocol), or of a JSON
+/// body.
+fn topic_target(body: &[u8]) -> Result<Target, Target> {
+    let text = String::from_utf8_lossy(body);
+    let from_json = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|b| b["TopicArn"].as_str().map(str::to_string));
+    let from_form = || {
+        text.split('&')
+            .find_map(|pair| pair.strip_prefix("TopicArn="))
+            .map(|v| percent_decode(&v.replace('+', " ")))
+    };
+    from_json
+        .or_else(from_form)
+        .filter(|arn| !arn.is_empty())
+        .map(|arn| Target::Topic { arn })
+        .ok_or_else(|| Target::Unread("the SNS request names no topic".into()))
+}
+
 /// Bucket, key and listing prefix from an S3 request: path style (`/bucket/key`, an emulator)
 /// or virtual host (`bucket.s3.<region>.amazonaws.com/key`).
 fn s3_target(uri: &str, host_header: Option<&str>) -> Target {
@@ -489,6 +511,22 @@ mod tests {
             Ok(Target::Function { name: "f".into() })
         );
         assert!(function_target("http://127.0.0.1:5000/2015-03-31/functions/").is_err());
+    }
+
+    #[test]
+    fn sns_requests_name_their_topic() {
+        let arn = "arn:aws:sns:ap-southeast-1:123456789012:mcfpipe-dev-alerts";
+        assert_eq!(
+            topic_target(
+                b"Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aap-southeast-1%3A123456789012%3Amcfpipe-dev-alerts&Message=a+b"
+            ),
+            Ok(Target::Topic { arn: arn.into() })
+        );
+        assert_eq!(
+            topic_target(format!("{{\"TopicArn\": \"{arn}\"}}").as_bytes()),
+            Ok(Target::Topic { arn: arn.into() })
+        );
+        assert!(topic_target(b"Action=Publish&Message=x").is_err());
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub async fn check(s: &Session, site: Option<String>) -> Result<u8> {
             ));
             f.url().to_string()
         }
-        (None, None) => mcfapply::flow::MCF_SITE.to_string(),
+        (None, None) => s.config.compute.apply.site.clone(),
     };
     let flags = crate::workflow::apply::Flags::default();
     let mut settings = crate::workflow::apply::settings(s, &names, &flags, site);

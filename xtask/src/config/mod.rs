@@ -214,6 +214,29 @@ pub struct ComputeConfig {
     pub scraper: ScraperConfig,
     pub recommender: RecommenderConfig,
     pub crm: CrmConfig,
+    pub apply: ApplyConfig,
+}
+
+/// The apply task and the daily MCF session check (`stacks/apply.yaml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyConfig {
+    /// Fargate CPU units of the apply task.
+    pub cpu: u32,
+    /// Fargate memory of the apply task, MB (a pair Fargate offers with `cpu`).
+    pub memory_mb: u32,
+    /// Submit the applications; false: a dry run that stops at the submit button.
+    pub submit: bool,
+    /// Seconds between two applications of a run.
+    pub pause_seconds: f64,
+    /// EventBridge schedule of the apply run (UTC); null: no rule, it runs on demand.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// EventBridge schedule of the session check (UTC); null: no rule.
+    #[serde(default)]
+    pub session_check_schedule: Option<String>,
+    /// MCF's website, where the applications are made and the session is checked.
+    pub site: String,
 }
 
 /// The CRM (`stacks/crm.yaml`): its function, the REST API stage's throttling and the daily

@@ -161,6 +161,32 @@ fn crm_keys_are_checked_where_they_are_written() {
 }
 
 #[test]
+fn apply_keys_are_checked_where_they_are_written() {
+    let head = "account_id: \"123456789012\"\ncompute:\n  apply:\n";
+    let e = load_err(&format!("{head}    memory_mb: 1536\n"));
+    assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.apply.memory_mb"));
+    assert!(e.message.contains("1024 CPU units with 1536 MB"), "{e}");
+    let e = load_err(&format!("{head}    cpu: 256\n    memory_mb: 512\n"));
+    assert_eq!((e.line, e.key.as_str()), (Some(5), "compute.apply.memory_mb"));
+    assert!(e.message.contains("Chromium"), "{e}");
+    let e = load_err(&format!("{head}    cpu: 300\n"));
+    assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.apply.cpu"));
+    let e = load_err(&format!("{head}    pause_seconds: -1\n"));
+    assert_eq!(e.key, "compute.apply.pause_seconds");
+    let e = load_err(&format!("{head}    schedule: \"cron(0 1 * * * *)\"\n"));
+    assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.apply.schedule"));
+    let e = load_err(&format!("{head}    session_check_schedule: \"daily\"\n"));
+    assert_eq!(
+        (e.line, e.key.as_str()),
+        (Some(4), "compute.apply.session_check_schedule")
+    );
+    let e = load_err(&format!("{head}    site: http://www.mycareersfuture.gov.sg\n"));
+    assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.apply.site"));
+    let e = load_err(&format!("{head}    headless: true\n"));
+    assert_eq!((e.line, e.key.as_str()), (Some(4), "compute.apply.headless"));
+}
+
+#[test]
 fn emulator_builds_need_an_emulator_endpoint() {
     // On AWS itself (endpoint null) neither a host debug zip nor the local registry.
     let e = load_err("account_id: \"123456789012\"\ncompute:\n  lambda_build: host-debug\n  architecture: x86_64\n");

@@ -399,6 +399,64 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
             format!("`{}` is not an http(s) URL", sc.mcf_url),
         );
     }
+    let ap = &c.compute.apply;
+    // Fargate's valid CPU/memory pairs (as the scraper's).
+    let fits = match ap.cpu {
+        256 => [512, 1024, 2048].contains(&ap.memory_mb),
+        512 => (1024..=4096).contains(&ap.memory_mb) && ap.memory_mb % 1024 == 0,
+        1024 => (2048..=8192).contains(&ap.memory_mb) && ap.memory_mb % 1024 == 0,
+        2048 => (4096..=16384).contains(&ap.memory_mb) && ap.memory_mb % 1024 == 0,
+        4096 => (8192..=30720).contains(&ap.memory_mb) && ap.memory_mb % 1024 == 0,
+        _ => false,
+    };
+    if ![256, 512, 1024, 2048, 4096].contains(&ap.cpu) {
+        return err(
+            "compute.apply.cpu",
+            format!("Fargate offers 256, 512, 1024, 2048 or 4096 CPU units, not {}", ap.cpu),
+        );
+    }
+    if !fits {
+        return err(
+            "compute.apply.memory_mb",
+            format!("Fargate does not offer {} CPU units with {} MB", ap.cpu, ap.memory_mb),
+        );
+    }
+    // A headless Chromium with one MCF page needs about 1 GB; below that it is killed mid-run.
+    if ap.memory_mb < 1024 {
+        return err(
+            "compute.apply.memory_mb",
+            format!(
+                "the task runs a headless Chromium: at least 1024 MB, not {}",
+                ap.memory_mb
+            ),
+        );
+    }
+    if !(ap.pause_seconds.is_finite() && (0.0..=600.0).contains(&ap.pause_seconds)) {
+        return err(
+            "compute.apply.pause_seconds",
+            format!("must be 0 to 600 seconds, not {}", ap.pause_seconds),
+        );
+    }
+    for (key, schedule) in [
+        ("compute.apply.schedule", &ap.schedule),
+        ("compute.apply.session_check_schedule", &ap.session_check_schedule),
+    ] {
+        if let Some(schedule) = schedule {
+            if let Err(why) = super::schedule::check(schedule) {
+                return err(key, why);
+            }
+        }
+    }
+    let local_site = ap.site.starts_with("http://127.0.0.1") || ap.site.starts_with("http://localhost");
+    if !(ap.site.starts_with("https://") || local_site) || ap.site.ends_with('/') {
+        return err(
+            "compute.apply.site",
+            format!(
+                "`{}` must be an https origin without a trailing slash (plain http only on 127.0.0.1 or localhost)",
+                ap.site
+            ),
+        );
+    }
     if c.deploy.protected && !d.retain_data {
         return err(
             "database.retain_data",

@@ -25,6 +25,8 @@ enum On {
     Parameter,
     /// A Lambda function, by its name or ARN.
     Function,
+    /// An SNS topic, by its ARN.
+    Topic,
 }
 
 /// (SDK service, SDK operation) → IAM actions. The service is the SDK's name for it (the
@@ -95,6 +97,7 @@ const OPERATIONS: &[(&str, &str, &[&str], On)] = &[
         On::Parameter,
     ),
     ("Lambda", "Invoke", &["lambda:InvokeFunction"], On::Function),
+    ("SNS", "Publish", &["sns:Publish"], On::Topic),
 ];
 
 /// The part of a transaction → the action IAM asks for it (the service authorization
@@ -240,6 +243,9 @@ pub fn needs(call: &Call, at: &Place) -> Result<Vec<Need>, String> {
             } else {
                 format!("arn:{p}:lambda:{}:{}:function:{name}", at.region, at.account)
             };
+            out.extend(actions.iter().map(|a| plain(a, arn.clone(), Context::default())));
+        }
+        (On::Topic, Target::Topic { arn }) => {
             out.extend(actions.iter().map(|a| plain(a, arn.clone(), Context::default())));
         }
         (_, Target::Unread(why)) => {

@@ -85,10 +85,11 @@ pub fn settings(s: &Session, names: &ApplyNames, flags: &Flags, site: String) ->
         env: s.env.clone(),
         flow: mcfapply::flow::Options {
             site,
-            submit: flags.submit,
+            // `--submit`, or the environment's `compute.apply.submit`.
+            submit: flags.submit || s.config.compute.apply.submit,
             ..Default::default()
         },
-        pause: Duration::from_secs_f64(flags.pause.unwrap_or(20.0).max(0.0)),
+        pause: Duration::from_secs_f64(flags.pause.unwrap_or(s.config.compute.apply.pause_seconds).max(0.0)),
         only: flags.job.clone(),
         max_jobs: flags.max_jobs,
         by: "xtask".into(),
