@@ -201,7 +201,7 @@ fn is_shared_object(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.ends_with(".so") || n.contains(".so."))
-        && !path.extension().is_some_and(|e| e == "TOC")
+        && path.extension().is_none_or(|e| e != "TOC")
 }
 
 /// The installed version of `package`, `None` when it is not installed.

@@ -375,10 +375,10 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
     // Fargate's valid CPU/memory pairs.
     let fits = match sc.cpu {
         256 => [512, 1024, 2048].contains(&sc.memory_mb),
-        512 => (1024..=4096).contains(&sc.memory_mb) && sc.memory_mb % 1024 == 0,
-        1024 => (2048..=8192).contains(&sc.memory_mb) && sc.memory_mb % 1024 == 0,
-        2048 => (4096..=16384).contains(&sc.memory_mb) && sc.memory_mb % 1024 == 0,
-        4096 => (8192..=30720).contains(&sc.memory_mb) && sc.memory_mb % 1024 == 0,
+        512 => (1024..=4096).contains(&sc.memory_mb) && sc.memory_mb.is_multiple_of(1024),
+        1024 => (2048..=8192).contains(&sc.memory_mb) && sc.memory_mb.is_multiple_of(1024),
+        2048 => (4096..=16384).contains(&sc.memory_mb) && sc.memory_mb.is_multiple_of(1024),
+        4096 => (8192..=30720).contains(&sc.memory_mb) && sc.memory_mb.is_multiple_of(1024),
         _ => false,
     };
     if !fits {
