@@ -5,6 +5,15 @@
 //! Real environments get a statically linked release build (`+crt-static`). The local
 //! environment reuses the host's debug build and copies the shared libraries it needs into the
 //! image, so that no second compilation of the dependencies is needed for the emulator.
+//!
+//! A component that declares `browser = true` (the apply task) also gets Debian's headless
+//! Chromium ([`super::browser`]). Its issue asked for "a slim Debian base"; no base image can be
+//! pulled here, so that base is assembled FROM scratch from this host's Debian 12 packages
+//! instead: the browser's package files, the `ldd` closure of everything it loads, fontconfig's
+//! configuration and one font family. Such an image also holds an empty world-writable `/tmp`
+//! (the task runs with a read-only root file system: mount a tmpfs or a task volume there) and
+//! points `TMPDIR`, `HOME` and the XDG folders at it, where the browser keeps its profile and
+//! fontconfig its cache; `MCFAPPLY_CHROMIUM` names the browser's binary.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,6 +26,7 @@ use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
 use futures_util::StreamExt;
 
+use super::browser::{self, Browser};
 use super::{Component, Workspace, cargo_command, run, sha256_hex};
 use crate::ui::Ui;
 
@@ -101,7 +111,7 @@ pub fn build_binary(ws: &Workspace, c: &Component, how: Binary, ui: &Ui) -> Resu
 }
 
 /// The shared objects `ldd` says the binary loads (absolute paths).
-fn shared_libraries(bin: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn shared_libraries(bin: &Path) -> Result<Vec<PathBuf>> {
     let out = Command::new("ldd").arg(bin).output().context("cannot run ldd")?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut libs = BTreeSet::new();
@@ -117,11 +127,19 @@ fn shared_libraries(bin: &Path) -> Result<Vec<PathBuf>> {
     Ok(libs.into_iter().collect())
 }
 
-/// The build context: a Dockerfile and `rootfs/` (binary, CA bundle, libraries).
-pub fn context(binary: &Path, libs: &[PathBuf], name: &str) -> Result<Vec<u8>> {
-    let dockerfile = format!(
-        "FROM scratch\nCOPY rootfs/ /\nUSER 65534:65534\nENV SSL_CERT_FILE={CA_BUNDLE}\nENTRYPOINT [\"/usr/local/bin/{name}\"]\n"
-    );
+/// The build context: a Dockerfile and `rootfs/` (binary, CA bundle, libraries; with a
+/// browser, its files and libraries, `/tmp` and the environment that points at them).
+pub fn context(binary: &Path, libs: &[PathBuf], name: &str, browser: Option<&Browser>) -> Result<Vec<u8>> {
+    let mut env = format!("ENV SSL_CERT_FILE={CA_BUNDLE}\n");
+    if let Some(b) = browser {
+        let tmp = browser::SCRATCH;
+        env.push_str(&format!(
+            "ENV MCFAPPLY_CHROMIUM={} TMPDIR={tmp} HOME={tmp} XDG_CONFIG_HOME={tmp}/.config XDG_CACHE_HOME={tmp}/.cache\n",
+            b.binary.display()
+        ));
+    }
+    let dockerfile =
+        format!("FROM scratch\nCOPY rootfs/ /\nUSER 65534:65534\n{env}ENTRYPOINT [\"/usr/local/bin/{name}\"]\n");
     let mut tar = tar::Builder::new(Vec::new());
     let mut add = |path: &str, bytes: &[u8], mode: u32| -> Result<()> {
         let mut header = tar::Header::new_gnu();
@@ -139,10 +157,35 @@ pub fn context(binary: &Path, libs: &[PathBuf], name: &str) -> Result<Vec<u8>> {
         format!("the image needs CA certificates from {CA_BUNDLE} (apt-get install ca-certificates)")
     })?;
     add(&format!("rootfs{CA_BUNDLE}"), &ca, 0o644)?;
-    for lib in libs {
+    let mut all_libs: BTreeSet<&PathBuf> = libs.iter().collect();
+    if let Some(b) = browser {
+        all_libs.extend(&b.libs);
+    }
+    for lib in all_libs {
         // Follow symlinks: the image gets the file's content under the name the loader asks for.
         let bytes = std::fs::read(lib).with_context(|| format!("cannot read {}", lib.display()))?;
         add(&format!("rootfs{}", lib.display()), &bytes, 0o755)?;
+    }
+    if let Some(b) = browser {
+        use std::os::unix::fs::PermissionsExt;
+        for file in &b.files {
+            let meta = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            // The package's permissions, without setuid/setgid, readable by the task's user.
+            add(
+                &format!("rootfs{}", file.display()),
+                &bytes,
+                (meta.permissions().mode() & 0o755) | 0o444,
+            )?;
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(0);
+        header.set_mode(0o1777);
+        header.set_mtime(0);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("rootfs{}/", browser::SCRATCH), std::io::empty())
+            .context("cannot add /tmp to the build context")?;
     }
     tar.into_inner().context("cannot finish the build context")
 }
@@ -223,7 +266,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("tool");
         std::fs::write(&bin, b"\x7fELF").unwrap();
-        let ctx = context(&bin, &[], "tool").unwrap();
+        let ctx = context(&bin, &[], "tool", None).unwrap();
         let mut archive = tar::Archive::new(std::io::Cursor::new(ctx.clone()));
         let names: Vec<String> = archive
             .entries()
@@ -240,7 +283,7 @@ mod tests {
         );
         assert_eq!(
             content_tag(&ctx),
-            content_tag(&context(&bin, &[], "tool").unwrap()),
+            content_tag(&context(&bin, &[], "tool", None).unwrap()),
             "deterministic"
         );
     }

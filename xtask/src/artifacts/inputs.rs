@@ -12,10 +12,13 @@
 //! - the toolchain (`rustc -vV`) and the environment variables that change what cargo builds
 //!   (`RUSTFLAGS`, `CARGO_PROFILE_*`, `CARGO_BUILD_*`, …);
 //! - the build mode (host debug, cargo-lambda and its version, static release; architecture);
-//! - the deployer's own packaging code (this folder's `mod.rs`, `lambda.rs`, `image.rs`), since
-//!   it decides the bytes of the zip and the image;
+//! - the deployer's own packaging code (this folder's `mod.rs`, `lambda.rs`, `image.rs`,
+//!   `browser.rs`), since it decides the bytes of the zip and the image;
+//! - for an image with a browser, the Debian packages it copies from (names, versions) and the
+//!   list of their files ([`Sources::include`] of `browser::Browser::manifest`);
 //! - files from outside the workspace that went into the artifact (an image's CA bundle and
-//!   shared libraries), recorded with the build and hashed again when checked.
+//!   shared libraries, the browser's libraries and `/etc` files), recorded with the build and
+//!   hashed again when checked.
 //!
 //! Anything else a build could read (a file outside the packages that a source includes, a
 //! system library the linker picks up) is not covered: such a change needs `cargo xtask build`
@@ -30,10 +33,11 @@ use sha2::{Digest, Sha256};
 use super::{Component, Workspace};
 
 /// The packaging code whose output the artifacts are: a change to it changes every artifact.
-const PACKAGING: [&str; 3] = [
+const PACKAGING: [&str; 4] = [
     include_str!("mod.rs"),
     include_str!("lambda.rs"),
     include_str!("image.rs"),
+    include_str!("browser.rs"),
 ];
 
 /// Workspace files outside the packages that every build reads.
@@ -56,6 +60,8 @@ pub struct Sources {
     /// `rustc 1.95.0 (…)`: the first line of `rustc -vV`.
     pub toolchain: String,
     pub mode: String,
+    /// What [`Sources::include`] added, for the messages.
+    pub also: Vec<String>,
 }
 
 impl Sources {
@@ -113,7 +119,18 @@ impl Sources {
             files,
             toolchain: version.to_string(),
             mode: mode.to_string(),
+            also: vec![],
         })
+    }
+
+    /// Adds an input that is no file of the workspace (`name` and `value` hashed; `shown` for
+    /// the messages): an image's browser packages.
+    pub fn include(&mut self, name: &str, value: &[u8], shown: &str) {
+        let mut h = Sha256::new();
+        h.update(self.base);
+        field(&mut h, name, value);
+        self.base = h.finalize().into();
+        self.also.push(shown.to_string());
     }
 
     /// The fingerprint: these sources plus the content of `extra`, files from outside the
@@ -129,10 +146,15 @@ impl Sources {
 
     /// For the messages: `58 source files, Cargo.lock, rustc 1.95.0 (…), lambda HostDebug X86_64`.
     pub fn describe(&self) -> String {
-        format!(
+        let mut text = format!(
             "{} source files, Cargo.lock, {}, {}",
             self.files, self.toolchain, self.mode
-        )
+        );
+        for also in &self.also {
+            text.push_str(", ");
+            text.push_str(also);
+        }
+        text
     }
 }
 
@@ -427,6 +449,13 @@ mod tests {
         assert_ne!(one, s.fingerprint(&[]).unwrap());
         fs::write(&ca, "two").unwrap();
         assert_ne!(s.fingerprint(std::slice::from_ref(&ca)).unwrap(), one);
+        let mut with_browser = s.clone();
+        with_browser.include("browser", b"package chromium-headless-shell 1\n", "chromium 1");
+        assert_ne!(with_browser.fingerprint(&[]).unwrap(), s.fingerprint(&[]).unwrap());
+        let mut newer = s.clone();
+        newer.include("browser", b"package chromium-headless-shell 2\n", "chromium 2");
+        assert_ne!(newer.fingerprint(&[]).unwrap(), with_browser.fingerprint(&[]).unwrap());
+        assert!(newer.describe().ends_with(", chromium 2"), "{}", newer.describe());
         fs::remove_file(&ca).unwrap();
         let err = s.fingerprint(std::slice::from_ref(&ca)).unwrap_err();
         assert!(format!("{err:#}").contains("ca.crt"), "{err:#}");

@@ -7,6 +7,7 @@
 //! component = "mcfparse"   # the name stack manifests use: {artifact: mcfparse}
 //! kind = "lambda"          # or "image"
 //! binary = "mcfparse"
+//! browser = true           # an image only: with Debian's headless Chromium (see `browser`)
 //! ```
 //!
 //! A build that would find its inputs unchanged is not run at all: [`inputs`] hashes what a
@@ -14,6 +15,7 @@
 //! `publish` reuses the recorded artifact, without cargo, when the hash is the same and the
 //! artifact is still where it was published.
 
+pub mod browser;
 pub mod image;
 pub mod inputs;
 pub mod lambda;
@@ -41,6 +43,9 @@ pub struct Component {
     pub kind: Kind,
     pub package: String,
     pub binary: String,
+    /// An image that also holds Debian's headless Chromium ([`browser`]). No serde default: a
+    /// `cargo metadata` answer cached before this field existed is read again.
+    pub browser: bool,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +78,8 @@ struct Declared {
     component: String,
     kind: Kind,
     binary: String,
+    #[serde(default)]
+    browser: bool,
 }
 
 /// A workspace package as far as a build of it reads it: where its sources are, and the path
@@ -172,11 +179,18 @@ impl Workspace {
             };
             let d: Declared = serde_json::from_value(declared.clone())
                 .map_err(|e| anyhow!("package {}: [package.metadata.mcfpipe] {e}", p.name))?;
+            if d.browser && d.kind != Kind::Image {
+                bail!(
+                    "package {}: [package.metadata.mcfpipe] browser = true needs kind = \"image\"",
+                    p.name
+                );
+            }
             components.push(Component {
                 name: d.component,
                 kind: d.kind,
                 package: p.name,
                 binary: d.binary,
+                browser: d.browser,
             });
         }
         Ok(Workspace {
@@ -452,7 +466,38 @@ async fn publish_image(
     } else {
         image::Binary::StaticRelease
     };
-    let sources = inputs::Sources::read(ws, c, &image::mode(how))?;
+    let skip = |reason: String| -> Result<(Built, Option<record::Inputs>)> {
+        if !local {
+            bail!("cannot build the {} image: {reason}", c.name);
+        }
+        s.ui.warn(&format!(
+            "{}: image skipped: {reason}. The workflow still runs locally; the task definition names an unbuilt image",
+            c.name
+        ));
+        let skipped = Built {
+            value: format!("{repo_name}:unbuilt"),
+            kind: Kind::Image,
+            sha256: String::new(),
+            bytes: 0,
+            built_at: crate::local::now_rfc3339(),
+            skipped: Some(reason),
+        };
+        Ok((skipped, None))
+    };
+    let mut sources = inputs::Sources::read(ws, c, &image::mode(how))?;
+    // The browser's packages: their versions and files are inputs (the files are not hashed by
+    // content: the versions say it), and a host without them cannot build the image.
+    let browser = if c.browser {
+        match browser::Browser::find() {
+            Ok(b) => {
+                sources.include("browser", b.manifest().as_bytes(), &b.describe());
+                Some(b)
+            }
+            Err(e) => return skip(format!("{e:#}")),
+        }
+    } else {
+        None
+    };
     // Unchanged inputs and the digest still in the registry: no cargo, and no Docker engine.
     if let Some((last, i)) = previous.unchanged(&sources) {
         match image_in_registry(s, aws, &repo_name, local, &last.sha256).await {
@@ -481,24 +526,6 @@ async fn publish_image(
             ),
         }
     }
-    let skip = |reason: String| -> Result<(Built, Option<record::Inputs>)> {
-        if !local {
-            bail!("cannot build the {} image: {reason}", c.name);
-        }
-        s.ui.warn(&format!(
-            "{}: image skipped: {reason}. The workflow still runs locally; the task definition names an unbuilt image",
-            c.name
-        ));
-        let skipped = Built {
-            value: format!("{repo_name}:unbuilt"),
-            kind: Kind::Image,
-            sha256: String::new(),
-            bytes: 0,
-            built_at: crate::local::now_rfc3339(),
-            skipped: Some(reason),
-        };
-        Ok((skipped, None))
-    };
     let docker = match image::engine().await {
         Ok(d) => d,
         Err(reason) => return skip(reason),
@@ -512,7 +539,7 @@ async fn publish_image(
         ecr_target(aws, &repo_name).await?
     };
     let (binary, libs) = image::build_binary(ws, c, how, &s.ui)?;
-    let context = image::context(&binary, &libs, &c.binary)?;
+    let context = image::context(&binary, &libs, &c.binary, browser.as_ref())?;
     let tag = format!("{registry}:{}", image::content_tag(&context));
     image::build(&docker, context, &tag, &c.name, &s.ui).await?;
     let digest = image::push(&docker, &tag, credentials).await.map_err(|e| {
@@ -534,9 +561,15 @@ async fn publish_image(
         skipped: None,
     };
     // What the image holds from outside the workspace: the CA bundle and, for a host build,
-    // the shared libraries (a system update changes them).
+    // the shared libraries (a system update changes them); the browser's libraries and `/etc`
+    // files (its packages' versions and file list are in `sources`).
     let mut extra = vec![PathBuf::from(image::CA_BUNDLE)];
     extra.extend(libs);
+    if let Some(b) = &browser {
+        extra.extend(b.hashed());
+    }
+    extra.sort();
+    extra.dedup();
     let inputs = record::Inputs {
         fingerprint: sources.fingerprint(&extra)?,
         artifact: built.sha256.clone(),

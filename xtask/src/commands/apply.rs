@@ -34,7 +34,9 @@ pub async fn run(s: &Session, flags: &Flags) -> Result<u8> {
         (None, None) => s.config.compute.apply.site.clone(),
     };
     if !flags.submit && !s.config.compute.apply.submit {
-        s.ui.info("a dry run: each job goes as far as MCF's submit button (--submit, or compute.apply.submit: true, submits)");
+        s.ui.info(
+            "a dry run: each job goes as far as MCF's submit button (--submit, or compute.apply.submit: true, submits)",
+        );
     }
     let settings = apply::settings(s, &names, flags, site);
     let shipping = apply::start_shipping(s, &aws).await;

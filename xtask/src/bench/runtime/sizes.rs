@@ -82,7 +82,7 @@ pub(crate) struct ImageSize {
 pub(crate) async fn image_size(ws: &Workspace, c: &Component, ui: &Ui) -> Result<ImageSize> {
     let (binary, libs) = image::build_binary(ws, c, image::Binary::StaticRelease, ui)?;
     let binary_bytes = std::fs::metadata(&binary)?.len();
-    let context = image::context(&binary, &libs, &c.binary)?;
+    let context = image::context(&binary, &libs, &c.binary, None)?;
     match image::engine().await {
         Ok(docker) => {
             let tag = format!("mcfpipe-bench/{}:{}", c.name, image::content_tag(&context));
