@@ -145,7 +145,7 @@ fn deployed(p: &Project, moto: &Moto) -> (Value, iam::Deployed, std::collections
 #[test]
 fn every_call_of_the_crm_is_allowed_by_its_role_and_the_check_fails_without_one() {
     let moto = Moto::start();
-    let p = Project::with_stacks(&["artifacts", "database", STACK]);
+    let p = Project::with_stacks(&["networking", "artifacts", "database", STACK]);
     let calls = exercise(&p, &moto);
     let (template, deployed, artifacts) = deployed(&p, &moto);
     let operations: std::collections::BTreeSet<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
@@ -201,10 +201,15 @@ fn every_call_of_the_crm_is_allowed_by_its_role_and_the_check_fails_without_one(
         checked += 1;
     }
     assert!(checked >= 5, "{checked} statements checked");
+    // Least privilege: every grant is used, but for "apply now"'s two. Where the check stops:
+    // it has no mapping for ECS's RunTask (the task definition's revision IAM authorises, and
+    // the roles it passes implicitly), and moto has no apply task here to start. They are
+    // scoped by name in the template (the apply task's family in its cluster, the task's two
+    // roles to ECS only), and `crm_api.rs` runs RunTask on moto.
     assert_eq!(
         report.unused(),
-        Vec::<String>::new(),
-        "least privilege: every grant is used"
+        ["crm: RunApplyTask ecs:RunTask", "crm: PassApplyRoles iam:PassRole"],
+        "least privilege: every grant is used but apply now's"
     );
 }
 

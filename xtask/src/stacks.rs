@@ -484,17 +484,17 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
         let plan = Plan::new(load_all(&dir).unwrap()).unwrap();
         // The database takes nothing from the network: the two deploy side by side. The CRM
-        // needs only the database and the artifacts: ready before networking, it comes first
-        // among the ready stacks by name.
+        // takes the network's public subnets (where "apply now" starts the apply task), so it
+        // follows networking, beside the other compute stacks.
         assert_eq!(
             order(&plan),
             [
                 "artifacts",
                 "database",
-                "crm",
                 "networking",
                 "apply",
                 "compute",
+                "crm",
                 "recommend",
                 "sync"
             ]
@@ -505,14 +505,14 @@ mod tests {
             .iter()
             .map(|w| w.iter().map(|s| s.name.as_str()).collect())
             .collect();
-        // The recommender and the CRM need only the database and the artifacts, the apply stack
-        // also the network (its cluster is its own): they deploy beside compute; the sync function invokes the recommender's rescore, so it comes after
-        // it.
+        // The recommender needs only the database and the artifacts, the apply stack and the CRM
+        // also the network (the apply task's subnets): they deploy beside compute; the sync
+        // function invokes the recommender's rescore, so it comes after it.
         assert_eq!(
             waves,
             [
                 vec!["artifacts", "database", "networking"],
-                vec!["crm", "apply", "compute", "recommend"],
+                vec!["apply", "compute", "crm", "recommend"],
                 vec!["sync"]
             ]
         );

@@ -372,16 +372,7 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
     if let Err(why) = super::schedule::check(&sc.schedule) {
         return err("compute.scraper.schedule", why);
     }
-    // Fargate's valid CPU/memory pairs.
-    let fits = match sc.cpu {
-        256 => [512, 1024, 2048].contains(&sc.memory_mb),
-        512 => (1024..=4096).contains(&sc.memory_mb) && sc.memory_mb.is_multiple_of(1024),
-        1024 => (2048..=8192).contains(&sc.memory_mb) && sc.memory_mb.is_multiple_of(1024),
-        2048 => (4096..=16384).contains(&sc.memory_mb) && sc.memory_mb.is_multiple_of(1024),
-        4096 => (8192..=30720).contains(&sc.memory_mb) && sc.memory_mb.is_multiple_of(1024),
-        _ => false,
-    };
-    if !fits {
+    if !fargate_fits(sc.cpu, sc.memory_mb) {
         return err(
             "compute.scraper.memory_mb",
             format!("Fargate does not offer {} CPU units with {} MB", sc.cpu, sc.memory_mb),
@@ -400,15 +391,7 @@ pub(super) fn validate(c: &Config, env: &str) -> Result<(), (String, String)> {
         );
     }
     let ap = &c.compute.apply;
-    // Fargate's valid CPU/memory pairs (as the scraper's).
-    let fits = match ap.cpu {
-        256 => [512, 1024, 2048].contains(&ap.memory_mb),
-        512 => (1024..=4096).contains(&ap.memory_mb) && ap.memory_mb % 1024 == 0,
-        1024 => (2048..=8192).contains(&ap.memory_mb) && ap.memory_mb % 1024 == 0,
-        2048 => (4096..=16384).contains(&ap.memory_mb) && ap.memory_mb % 1024 == 0,
-        4096 => (8192..=30720).contains(&ap.memory_mb) && ap.memory_mb % 1024 == 0,
-        _ => false,
-    };
+    let fits = fargate_fits(ap.cpu, ap.memory_mb);
     if ![256, 512, 1024, 2048, 4096].contains(&ap.cpu) {
         return err(
             "compute.apply.cpu",
@@ -522,4 +505,16 @@ pub(super) fn within(inner: (u32, u8), outer: (u32, u8)) -> bool {
 
 pub(super) fn overlaps(a: (u32, u8), b: (u32, u8)) -> bool {
     within(a, b) || within(b, a)
+}
+
+/// Whether Fargate offers `cpu` units with `memory_mb` (its valid pairs).
+fn fargate_fits(cpu: u32, memory_mb: u32) -> bool {
+    match cpu {
+        256 => [512, 1024, 2048].contains(&memory_mb),
+        512 => (1024..=4096).contains(&memory_mb) && memory_mb.is_multiple_of(1024),
+        1024 => (2048..=8192).contains(&memory_mb) && memory_mb.is_multiple_of(1024),
+        2048 => (4096..=16384).contains(&memory_mb) && memory_mb.is_multiple_of(1024),
+        4096 => (8192..=30720).contains(&memory_mb) && memory_mb.is_multiple_of(1024),
+        _ => false,
+    }
 }
