@@ -201,6 +201,17 @@ fn a_dry_run_then_a_submit_apply_once_and_record_every_attempt() {
         w.add(uuid, "11.4");
     }
     w.add("nocv", "12.0");
+    // A job without its own CV version sends its track's (the starter library's `data` track:
+    // `data-1.0`), which one of the fake site's resume cards holds.
+    let (tables, version) = xtask::workflow::library::file_items(&w.p.root().join("config/seed/library")).unwrap();
+    w.rt.block_on(mcfstore::LibraryStore::new(w.aws.dynamodb(), DIMENSIONS).replace(&tables, &version, None))
+        .unwrap();
+    let (mut trackcv, created) = to_apply("trackcv", "");
+    trackcv.cv_version = None;
+    assert!(
+        w.rt.block_on(CrmStore::new(w.aws.dynamodb(), CRM).create(&trackcv, &created))
+            .unwrap()
+    );
     // The session check, as the daily function does it, from the deployer.
     w.p.xtask(&w.moto, &["mcf", "check", "--env", "local", "--site", site.url()])
         .ok()
@@ -223,8 +234,16 @@ fn a_dry_run_then_a_submit_apply_once_and_record_every_attempt() {
         .contains("07_post_closed")
         .contains("02_questionnaire")
         .contains("06_cv_not_found")
-        .contains("6 job(s) in TOAPPLY, 6 attempted, 0 applied, 0 skipped");
-    for uuid in ["normal", "closed", "questions", "unconfirmed", "crashed", "nocv"] {
+        .contains("7 job(s) in TOAPPLY, 7 attempted, 0 applied, 0 skipped");
+    for uuid in [
+        "normal",
+        "closed",
+        "questions",
+        "unconfirmed",
+        "crashed",
+        "nocv",
+        "trackcv",
+    ] {
         assert_eq!(site.submits(uuid), 0, "{uuid}: a dry run submits nothing");
         assert_eq!(w.job(uuid).stage, "TOAPPLY");
     }
@@ -254,7 +273,7 @@ fn a_dry_run_then_a_submit_apply_once_and_record_every_attempt() {
     run.ok();
     let doc = result_doc(&run);
     let outcomes = &doc["apply"]["outcomes"];
-    assert_eq!(outcomes["01_applied"], 1, "{doc}");
+    assert_eq!(outcomes["01_applied"], 2, "normal and trackcv: {doc}");
     assert_eq!(outcomes["08_submitted_unconfirmed"], 1, "{doc}");
     assert_eq!(outcomes["07_post_closed"], 1, "{doc}");
     assert_eq!(outcomes["02_questionnaire"], 1, "{doc}");
@@ -271,6 +290,12 @@ fn a_dry_run_then_a_submit_apply_once_and_record_every_attempt() {
         (last.from.as_deref(), last.to.as_str(), last.actor.as_str()),
         (Some("TOAPPLY"), "APPLIED", "apply")
     );
+    let by_track = w.status("trackcv").unwrap();
+    assert_eq!(
+        (by_track.outcome.as_str(), by_track.cv_version.as_deref()),
+        ("01_applied", Some("data-1.0"))
+    );
+    site.site(|s| assert_eq!(s.chosen.get("trackcv").map(String::as_str), Some("Resume data-1.0.pdf")));
     let applied = w.status("normal").unwrap();
     assert_eq!((applied.outcome.as_str(), applied.dry_run), ("01_applied", false));
     for uuid in ["closed", "questions", "unconfirmed", "nocv", "crashed"] {

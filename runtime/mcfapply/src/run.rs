@@ -5,6 +5,7 @@
 //! - the session (`session/mcf.json`) is read first: absent or expired by its cookies' dates →
 //!   nothing is tried, the state is recorded and the user told;
 //! - a job whose `STATUS` forbids an attempt (`mcfapply::may_attempt`) is skipped unopened;
+//! - a job without its own CV version sends its track's (the library's `tracks` table);
 //! - every attempt goes to the applications table (its `ATTEMPT#` item and `STATUS`), with its
 //!   evidence in the data bucket under `evidence/`; `01_applied` moves the CRM job to
 //!   `APPLIED` with an event by `apply`, in the same transaction;
@@ -324,6 +325,23 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
         return Ok(summary);
     }
 
+    // A job without its own CV version sends its track's (the library's `tracks` table), as
+    // the CRM shows it.
+    let library = mcfstore::LibraryStore::new(aws.dynamodb(), &settings.dimensions_table)
+        .load()
+        .await?;
+    let track_cv: std::collections::HashMap<String, String> = library
+        .tables
+        .get("tracks")
+        .and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(&t.rows).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            let cv = r["cv_version"].as_str().filter(|v| !v.trim().is_empty())?;
+            Some((r["id"].as_str()?.to_string(), cv.to_string()))
+        })
+        .collect();
+
     let binary = match &settings.browser {
         Some(b) => b.clone(),
         None => crate::cdp::find_browser()?,
@@ -355,6 +373,11 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
             tokio::time::sleep(settings.pause).await;
         }
         first = false;
+        let cv_version = job
+            .cv_version
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| track_cv.get(&job.track).cloned());
         let started_at = mcfstore::now_utc();
         let mut attempt = Application {
             uuid: job.uuid.clone(),
@@ -363,7 +386,7 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
             started_at: started_at.clone(),
             finished_at: None,
             dry_run: !settings.flow.submit,
-            cv_version: job.cv_version.clone(),
+            cv_version: cv_version.clone(),
             detail: None,
             url: None,
             evidence_png: None,
@@ -374,7 +397,7 @@ pub async fn run(aws: &Aws, settings: &Settings, log: &Log) -> Result<Summary, R
         let input = Input {
             uuid: job.uuid.clone(),
             url: job.url.clone(),
-            cv_version: job.cv_version.clone(),
+            cv_version,
         };
         let mut guard = Claim {
             store: &apps,

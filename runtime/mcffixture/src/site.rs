@@ -61,7 +61,13 @@ impl Default for Site {
     fn default() -> Site {
         Site {
             cookie: ("MCF_SESSION".into(), "fixture-session".into()),
-            resumes: vec!["Resume v11.3.pdf".into(), "Resume v11.4.pdf".into()],
+            // The original's CV names, then the starter library's tracks' (config/seed/library).
+            resumes: vec![
+                "Resume v11.3.pdf".into(),
+                "Resume v11.4.pdf".into(),
+                "Resume data-1.0.pdf".into(),
+                "Resume software-1.0.pdf".into(),
+            ],
             cases: HashMap::new(),
             submits: HashMap::new(),
             chosen: HashMap::new(),
@@ -281,7 +287,7 @@ mod tests {
                 .contains("<form method=\"get\" action=\"/job/abc/apply\"><button id=\"job-details-apply-button\"")
         );
         let page = site.answer("GET", "/job/abc/apply", Some(COOKIE), "");
-        assert_eq!(page.html.matches("data-testid=\"resume-card\"").count(), 2);
+        assert_eq!(page.html.matches("data-testid=\"resume-card\"").count(), 4);
         let page = site.answer("POST", "/job/abc/apply", Some(COOKIE), "resume=1");
         assert!(page.html.contains("job-application-review__submit-button") && page.html.contains("v11.4"));
         let page = site.answer("POST", "/job/abc/submit", Some(COOKIE), "");

@@ -154,5 +154,6 @@ pub fn summary_text(summary: &Summary) -> String {
     if let Some(why) = &summary.stopped {
         out.push_str(&format!("\nstopped: {why}"));
     }
+    out.push('\n');
     out
 }
