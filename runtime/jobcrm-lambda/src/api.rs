@@ -1158,10 +1158,6 @@ fn stage_list() -> String {
     format!("the stages are {}", all.join(", "))
 }
 
-pub(crate) fn stage_named(name: &str) -> Option<Stage> {
-    Stage::ALL.into_iter().find(|s| s.as_str() == name)
-}
-
 fn close_reason_named(name: &str) -> Option<CloseReason> {
     CloseReason::ALL.into_iter().find(|r| r.as_str() == name)
 }
@@ -1174,6 +1170,7 @@ pub fn moves(stage: &str) -> Vec<String> {
     jobcrm::allowed(from).iter().map(|s| s.as_str().to_string()).collect()
 }
 
+pub(crate) use jobcrm::funnel::stage_named;
 use jobcrm::funnel::{MAIN_LINE, furthest, rank};
 
 pub(crate) fn day_text(day: Day) -> String {

@@ -261,11 +261,6 @@ impl Browser {
         // Drop kills it, and removes the profile folder.
         false
     }
-
-    /// The browser's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 impl Drop for Browser {
@@ -568,16 +563,6 @@ impl Page<'_> {
     pub async fn html(&self) -> Result<String, CdpError> {
         Ok(self
             .eval("document.documentElement ? document.documentElement.outerHTML : ''")
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_string())
-    }
-
-    /// The document's URL.
-    pub async fn url(&self) -> Result<String, CdpError> {
-        Ok(self
-            .eval("location.href")
             .await?
             .as_str()
             .unwrap_or_default()

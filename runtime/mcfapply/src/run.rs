@@ -24,7 +24,6 @@ use mcfstore::crm::{CrmStore, Event, Job};
 use mcfstore::mcf_session::{self, SESSION_KEY, SessionState};
 use mcfstore::{Aws, StoreError};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::cdp::Browser;
 use crate::flow::{self, Guard, Input};
@@ -593,9 +592,4 @@ fn move_to_applied(
         revision: job.revision + 1,
     };
     crm.move_items(job, &event, None, deadline.as_deref(), reached.map(Stage::as_str))
-}
-
-/// The run's summary as one JSON value.
-pub fn summary_json(summary: &Summary) -> serde_json::Value {
-    json!(summary)
 }

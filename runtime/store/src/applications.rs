@@ -265,15 +265,7 @@ impl ApplicationStore {
         {
             Ok(_) => Ok(true),
             Err(e) => {
-                let failed = e
-                    .as_service_error()
-                    .and_then(|s| match s {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
-                            Some(t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or(false);
+                let failed = batch::condition_failed(&e);
                 if failed {
                     Ok(false)
                 } else {

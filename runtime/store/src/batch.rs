@@ -21,6 +21,21 @@ const WRITE_CHUNK: usize = 25;
 /// Rounds of resending what the service left unprocessed before giving up.
 const ROUNDS: u32 = 8;
 
+/// Whether a transaction was cancelled because one of its conditions failed (another writer
+/// came first), rather than for any other reason.
+pub(crate) fn condition_failed<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    matches!(
+        e.as_service_error(),
+        Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c))
+            if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+    )
+}
+
 /// The key of an item of ours.
 pub fn key(pk: &str, sk: &str) -> Item {
     HashMap::from([

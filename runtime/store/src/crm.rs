@@ -245,15 +245,7 @@ impl CrmStore {
         {
             Ok(_) => Ok(true),
             Err(e) => {
-                let job_exists = e
-                    .as_service_error()
-                    .and_then(|s| match s {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
-                            t.cancellation_reasons().first().and_then(|r| r.code())
-                        }
-                        _ => None,
-                    })
-                    == Some("ConditionalCheckFailed");
+                let job_exists = batch::condition_failed(&e);
                 if job_exists {
                     Ok(false)
                 } else {
@@ -441,15 +433,7 @@ impl CrmStore {
         match answer {
             Ok(_) => Ok(true),
             Err(e) => {
-                let stale = e
-                    .as_service_error()
-                    .and_then(|s| match s {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
-                            Some(t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or(false);
+                let stale = batch::condition_failed(&e);
                 if stale {
                     Ok(false)
                 } else {

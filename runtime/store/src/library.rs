@@ -186,12 +186,7 @@ impl LibraryStore {
         match sent {
             Ok(_) => Ok(()),
             Err(e) => {
-                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let lost = matches!(
-                    e.as_service_error(),
-                    Some(TransactWriteItemsError::TransactionCanceledException(c))
-                        if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
-                );
+                let lost = crate::batch::condition_failed(&e);
                 if lost {
                     return Err(ReplaceError::Conflict {
                         table: self.table.clone(),

@@ -5,7 +5,7 @@
 //! applications table and shown); 1: an error stopped it (AWS, no browser); 3: the session is
 //! missing or expired (nothing more was tried; the user is told through the notification topic).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
 use crate::session::Session;
@@ -15,24 +15,7 @@ use crate::workflow::apply::{self, ApplyNames, COMPONENT};
 pub async fn run(s: &Session, flags: &Flags) -> Result<u8> {
     let aws = s.aws().await?;
     let names = ApplyNames::deployed(s, &aws).await?;
-    // An emulator never leaves 127.0.0.1: MCF's website is the fake one, unless told.
-    let fixture = match (&flags.site, aws.is_emulator()) {
-        (None, true) => {
-            Some(mcffixture::FixtureServer::default_on_free_port().context("starting the fake MCF website")?)
-        }
-        _ => None,
-    };
-    let site = match (&flags.site, &fixture) {
-        (Some(site), _) => site.clone(),
-        (None, Some(f)) => {
-            s.ui.info(&format!(
-                "MCF's website is the fake one of mcffixture at {} (an emulator never leaves 127.0.0.1; --site URL names another)",
-                f.url()
-            ));
-            f.url().to_string()
-        }
-        (None, None) => s.config.compute.apply.site.clone(),
-    };
+    let (site, fixture) = apply::site(s, &aws, flags.site.as_deref())?;
     if !flags.submit && !s.config.compute.apply.submit {
         s.ui.info(
             "a dry run: each job goes as far as MCF's submit button (--submit, or compute.apply.submit: true, submits)",

@@ -128,23 +128,7 @@ pub async fn session(s: &Session, file: &Path, format: Format) -> Result<u8> {
 pub async fn check(s: &Session, site: Option<String>) -> Result<u8> {
     let aws = s.aws().await?;
     let names = crate::workflow::apply::ApplyNames::deployed(s, &aws).await?;
-    let fixture = match (&site, aws.is_emulator()) {
-        (None, true) => {
-            Some(mcffixture::FixtureServer::default_on_free_port().context("starting the fake MCF website")?)
-        }
-        _ => None,
-    };
-    let site = match (site, &fixture) {
-        (Some(site), _) => site,
-        (None, Some(f)) => {
-            s.ui.info(&format!(
-                "MCF's website is the fake one of mcffixture at {} (an emulator never leaves 127.0.0.1)",
-                f.url()
-            ));
-            f.url().to_string()
-        }
-        (None, None) => s.config.compute.apply.site.clone(),
-    };
+    let (site, fixture) = crate::workflow::apply::site(s, &aws, site.as_deref())?;
     let flags = crate::workflow::apply::Flags::default();
     let mut settings = crate::workflow::apply::settings(s, &names, &flags, site);
     settings.by = "xtask".into();

@@ -33,23 +33,12 @@ pub struct ApplyNames {
 
 impl ApplyNames {
     pub async fn deployed(s: &Session, aws: &Aws) -> Result<ApplyNames> {
-        let stack = s
-            .plan
-            .get(DATABASE)
-            .ok_or_else(|| anyhow!("no stacks/{DATABASE}.yaml"))?;
-        let name = s.full_name(stack);
-        let info = s.cfn(aws).describe(&name).await?.ok_or_else(|| {
-            anyhow!(
-                "stack {name} is not deployed in {}: run `cargo xtask deploy all --env {}` (or `cargo xtask up`) first",
-                s.env,
-                s.env
-            )
-        })?;
-        let outputs = info.user_outputs();
+        let outputs = super::deployed_outputs(s, aws, DATABASE).await?;
         let get = |key: &str| {
             outputs.get(key).cloned().filter(|v| !v.is_empty()).ok_or_else(|| {
                 anyhow!(
-                    "stack {name} has no output {key}: redeploy it (`cargo xtask deploy database --env {}`)",
+                    "the {DATABASE} stack of {} has no output {key}: redeploy it (`cargo xtask deploy database --env {}`)",
+                    s.env,
                     s.env
                 )
             })
@@ -96,6 +85,26 @@ pub fn settings(s: &Session, names: &ApplyNames, flags: &Flags, site: String) ->
         browser: None,
         scratch: None,
     }
+}
+
+/// MCF's website for a run or a check: `given`, else on an emulator the fake one of
+/// `mcffixture` started here (kept alive by the returned server), else the environment's
+/// `compute.apply.site`.
+pub fn site(s: &Session, aws: &Aws, given: Option<&str>) -> Result<(String, Option<mcffixture::FixtureServer>)> {
+    if let Some(site) = given {
+        return Ok((site.to_string(), None));
+    }
+    if !aws.is_emulator() {
+        return Ok((s.config.compute.apply.site.clone(), None));
+    }
+    // An emulator never leaves 127.0.0.1.
+    let fixture =
+        mcffixture::FixtureServer::default_on_free_port().map_err(|e| anyhow!("starting the fake MCF website: {e}"))?;
+    s.ui.info(&format!(
+        "MCF's website is the fake one of mcffixture at {} (an emulator never leaves 127.0.0.1; --site URL names another)",
+        fixture.url()
+    ));
+    Ok((fixture.url().to_string(), Some(fixture)))
 }
 
 /// Starts shipping the run's lines to the apply task's log group (when deployed), shown

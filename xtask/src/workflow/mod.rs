@@ -40,21 +40,7 @@ impl DataNames {
             .plan
             .get(DATABASE)
             .ok_or_else(|| anyhow::anyhow!("no stacks/{DATABASE}.yaml"))?;
-        let name = s.full_name(stack);
-        let Some(info) = s.cfn(aws).describe(&name).await? else {
-            bail!(
-                "stack {name} is not deployed in {}: run `cargo xtask deploy all --env {}` (or `cargo xtask up`) first",
-                s.env,
-                s.env
-            );
-        };
-        if info.is_busy() {
-            bail!(
-                "stack {name} is busy ({}): wait for it, then run this again",
-                info.status
-            );
-        }
-        DataNames::from_outputs(&name, &info.user_outputs())
+        DataNames::from_outputs(&s.full_name(stack), &deployed_outputs(s, aws, DATABASE).await?)
     }
 
     pub fn from_outputs(stack: &str, outputs: &BTreeMap<String, String>) -> Result<DataNames> {
@@ -70,4 +56,31 @@ impl DataNames {
             queue_url: get("ParseQueueUrl")?,
         })
     }
+}
+
+/// The outputs of the deployed stack `stack`; says which command deploys it, or that it is busy.
+pub(crate) async fn deployed_outputs(
+    s: &Session,
+    aws: &crate::aws::Aws,
+    stack: &str,
+) -> Result<BTreeMap<String, String>> {
+    let manifest = s
+        .plan
+        .get(stack)
+        .ok_or_else(|| anyhow::anyhow!("no stacks/{stack}.yaml"))?;
+    let name = s.full_name(manifest);
+    let Some(info) = s.cfn(aws).describe(&name).await? else {
+        bail!(
+            "stack {name} is not deployed in {}: run `cargo xtask deploy all --env {}` (or `cargo xtask up`) first",
+            s.env,
+            s.env
+        );
+    };
+    if info.is_busy() {
+        bail!(
+            "stack {name} is busy ({}): wait for it, then run this again",
+            info.status
+        );
+    }
+    Ok(info.user_outputs())
 }

@@ -5,7 +5,6 @@
 //!
 //! [`rescore`] is what another command calls after it changed the library (config sync).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -43,7 +42,7 @@ pub struct RecommendNames {
 
 impl RecommendNames {
     pub async fn deployed(s: &Session, aws: &Aws) -> Result<RecommendNames> {
-        let outputs = stack_outputs(s, aws, DATABASE).await?;
+        let outputs = super::deployed_outputs(s, aws, DATABASE).await?;
         let get = |key: &str| {
             outputs.get(key).cloned().filter(|v| !v.is_empty()).ok_or_else(|| {
                 anyhow!(
@@ -69,25 +68,6 @@ impl RecommendNames {
             ..Default::default()
         }
     }
-}
-
-async fn stack_outputs(s: &Session, aws: &Aws, stack: &str) -> Result<BTreeMap<String, String>> {
-    let manifest = s.plan.get(stack).ok_or_else(|| anyhow!("no stacks/{stack}.yaml"))?;
-    let name = s.full_name(manifest);
-    let Some(info) = s.cfn(aws).describe(&name).await? else {
-        bail!(
-            "stack {name} is not deployed in {}: run `cargo xtask deploy all --env {}` (or `cargo xtask up`) first",
-            s.env,
-            s.env
-        );
-    };
-    if info.is_busy() {
-        bail!(
-            "stack {name} is busy ({}): wait for it, then run this again",
-            info.status
-        );
-    }
-    Ok(info.user_outputs())
 }
 
 /// The recommender's handler on `aws` (a recording connection records its calls as the
@@ -179,7 +159,7 @@ pub async fn rescore_as_of(
 
 /// The deployed function invoked with the rescore event (RequestResponse), its summary.
 pub async fn invoke_rescore(s: &Session, aws: &Aws, request: &Rescore) -> Result<Summary> {
-    let outputs = stack_outputs(s, aws, STACK).await?;
+    let outputs = super::deployed_outputs(s, aws, STACK).await?;
     let function = outputs
         .get("RecommendFunctionName")
         .cloned()
